@@ -1,0 +1,1 @@
+"""The ``tsf`` command line."""

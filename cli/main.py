@@ -1,0 +1,29 @@
+"""``tsf``: one command for flow extraction, training and evaluation."""
+
+from __future__ import annotations
+
+import click
+
+from flowkit import __version__
+
+from .flow import flow
+
+__all__ = ["main", "tsf"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tsf")
+def tsf() -> None:
+    """Two-stream action recognition: optical flow, training and evaluation."""
+
+
+tsf.add_command(flow)
+
+
+def main() -> None:
+    """Console entry point; options also read TSF_<COMMAND>_<OPTION> environment variables."""
+    tsf(auto_envvar_prefix="TSF")
+
+
+if __name__ == "__main__":
+    main()

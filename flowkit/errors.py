@@ -1,0 +1,47 @@
+"""Exceptions raised by flowkit.
+
+Every error derives from :class:`FlowkitError`; each subclass also inherits the builtin that
+fits it, so ``except ValueError`` or ``except OSError`` keeps working for callers that do not
+know flowkit.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FlowkitError", "FlowError", "FloFormatError", "ImageReadError"]
+
+
+class FlowkitError(Exception):
+    """Base class of all flowkit errors."""
+
+
+class FlowError(FlowkitError, ValueError):
+    """Bad input or settings for a flow computation (shape, dtype, values, method, backend)."""
+
+
+class FloFormatError(FlowkitError, ValueError):
+    """A file is not a valid Middlebury ``.flo`` file.
+
+    Attributes:
+        filename: the offending file.
+    """
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"{filename}: not a valid .flo file: {reason}")
+        self.filename = filename
+
+
+class ImageReadError(FlowkitError, OSError):
+    """An image file is missing or cannot be decoded.
+
+    Attributes:
+        filename: the offending file.
+    """
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"{filename}: {reason}")
+        self.filename = filename
+        self.reason = reason
+
+    def __str__(self) -> str:
+        # OSError would print "[Errno None] None: <filename>" once filename is set
+        return f"{self.filename}: {self.reason}"

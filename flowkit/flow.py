@@ -1,0 +1,132 @@
+"""``compute_flow``: one entry point for every flow method and backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .backend import get_xp, resolve_backend
+from .errors import FlowError
+from .imgops import to_gray
+from .params import TVL1Params, tvl1_params
+from .tvl1 import MIN_SIZE, tvl1
+
+__all__ = ["METHODS", "compute_flow"]
+
+METHODS = ("tvl1",)
+
+
+def compute_flow(
+    prev: Any,
+    next: Any,  # noqa: A002 - the name the API documents
+    method: str = "tvl1",
+    backend: str = "auto",
+    params: TVL1Params | str | None = None,
+) -> Any:
+    """Dense optical flow from ``prev`` to ``next``.
+
+    Args:
+        prev, next: frames on the 0-255 scale, uint8 or floating point: gray ``(H, W)``, RGB
+            ``(H, W, 3)``, or batches ``(N, H, W)`` / ``(N, H, W, 3)``. Colour is converted
+            to gray as OpenCV's ``COLOR_RGB2GRAY`` (channels in R, G, B order).
+        method: ``"tvl1"``.
+        backend: ``"opencv"`` (cv2 DualTVL1, CPU), ``"numpy"`` (this package's solver on the
+            CPU), ``"cupy"`` (the same solver on a CUDA GPU; accepts NumPy or CuPy arrays and
+            returns the type it was given), or ``"auto"`` (cupy when a CUDA device is usable,
+            else opencv).
+        params: a :class:`TVL1Params`, a preset name (``"opencv"``, ``"opencv-cuda"``), or
+            ``None`` for OpenCV's defaults.
+
+    Returns:
+        float32 flow ``(H, W, 2)``, or ``(N, H, W, 2)`` for batches: channel 0 is x (right
+        positive), channel 1 is y (down positive), such that ``prev(x, y)`` matches
+        ``next(x + u, y + v)``, the convention of OpenCV and Middlebury ``.flo``.
+
+    Raises:
+        FlowError: unknown method or backend, cupy without a usable device, mismatched shapes,
+            unsupported dtypes, NaN or inf, frames smaller than 16x16.
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.random.default_rng(0).uniform(0, 255, (32, 32)).astype(np.float32)
+        >>> compute_flow(a, a, backend="numpy").shape
+        (32, 32, 2)
+    """
+    if method not in METHODS:
+        raise FlowError(f"unknown flow method {method!r}; choose one of {', '.join(METHODS)}")
+    settings = tvl1_params(params)
+    concrete = resolve_backend(backend)
+    g0, g1 = _gray_batch(prev, "prev"), _gray_batch(next, "next")
+    single = _is_single(prev)
+    if g0.shape != g1.shape:
+        raise FlowError(f"prev and next differ in size: {g0.shape[1:]} and {g1.shape[1:]}")
+    if concrete == "opencv":
+        flow = _opencv_tvl1(g0, g1, settings, uint8=_is_uint8(prev) and _is_uint8(next))
+    elif concrete == "numpy":
+        flow = tvl1(_host(g0), _host(g1), settings)
+    else:
+        import cupy
+
+        flow = tvl1(cupy.asarray(g0), cupy.asarray(g1), settings)
+        if get_xp(prev) is np:
+            flow = cupy.asnumpy(flow)
+    return flow[0] if single else flow
+
+
+def _is_uint8(frames: Any) -> bool:
+    return frames.dtype == np.uint8
+
+
+def _is_single(frames: Any) -> bool:
+    return frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] == 3)
+
+
+def _host(frames: Any) -> np.ndarray:
+    if get_xp(frames) is not np:
+        raise FlowError("the numpy backend takes NumPy arrays; use backend='cupy' for CuPy arrays")
+    return frames
+
+
+def _gray_batch(frames: Any, name: str) -> Any:
+    """Validate one input and return it as ``(N, H, W)`` float32 gray."""
+    if not hasattr(frames, "ndim") or not hasattr(frames, "dtype"):
+        raise FlowError(f"{name} must be a NumPy or CuPy array, got {type(frames).__name__}")
+    xp = get_xp(frames)
+    if frames.dtype != xp.uint8 and not xp.issubdtype(frames.dtype, xp.floating):
+        raise FlowError(f"{name} must be uint8 or floating point on the 0-255 scale, got {frames.dtype}")
+    colour = frames.ndim in (3, 4) and frames.shape[-1] == 3
+    if frames.ndim not in (2, 3) and not (frames.ndim == 4 and colour):
+        raise FlowError(
+            f"{name} must be (H, W), (H, W, 3), (N, H, W) or (N, H, W, 3), got shape {tuple(frames.shape)}"
+        )
+    gray = to_gray(frames) if colour else frames.astype(xp.float32)
+    if gray.ndim == 2:
+        gray = gray[None]
+    if gray.shape[0] == 0:
+        raise FlowError(f"{name} is an empty batch")
+    h, w = gray.shape[1:]
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise FlowError(f"{name} is {w}x{h} pixels; TV-L1 needs at least {MIN_SIZE}x{MIN_SIZE}")
+    if frames.dtype != xp.uint8 and not bool(xp.isfinite(gray).all()):
+        raise FlowError(f"{name} contains NaN or inf")
+    return gray
+
+
+def _opencv_tvl1(g0: np.ndarray, g1: np.ndarray, params: TVL1Params, uint8: bool) -> np.ndarray:
+    """cv2's DualTVL1 on each pair; uint8 frames are passed as uint8, others as float / 255."""
+    import cv2
+
+    g0, g1 = _host(g0), _host(g1)
+    out = np.empty((*g0.shape, 2), np.float32)
+    for i in range(g0.shape[0]):
+        # a fresh object per pair: calc() lowers its scale count on small frames and keeps it
+        solver = cv2.optflow.DualTVL1OpticalFlow_create(
+            tau=params.tau, lambda_=params.lambda_, theta=params.theta, nscales=params.scales,
+            warps=params.warps, epsilon=params.epsilon, innnerIterations=params.inner_iterations,
+            outerIterations=params.outer_iterations, scaleStep=params.scale_step,
+            gamma=params.gamma, medianFiltering=params.median_filtering, useInitialFlow=False,
+        )
+        a, b = (g.astype(np.uint8) if uint8 else g / np.float32(255) for g in (g0[i], g1[i]))
+        out[i] = solver.calc(a, b, None)
+    return out

@@ -1,0 +1,44 @@
+"""Shared fixtures: generated frame pairs with a known flow, and the optional shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flowkit.synthetic import smooth_flow, texture, translation_flow, warped_pair
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data``; tests using it are skipped when it is absent (a fresh clone)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED} (only present beside the team's checkout)")
+    return SHARED
+
+
+def make_pair(height: int = 64, width: int = 80, seed: int = 0, max_px: float = 2.0,
+              shift: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(prev, next, truth)``: a textured uint8 pair moved by a smooth flow or a translation."""
+    if shift is None:
+        flow = smooth_flow(height, width, max_px=max_px, seed=seed)
+    else:
+        flow = translation_flow(height, width, *shift)
+    prev, nxt = warped_pair(texture(height, width, seed), flow)
+    return prev, nxt, flow
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (make test does)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (make test does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

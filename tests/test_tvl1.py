@@ -1,0 +1,144 @@
+"""TV-L1 through ``compute_flow``: accuracy on generated pairs, agreement with OpenCV, batching, errors."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_pair
+
+from flowkit import TVL1_PRESETS, FlowError, TVL1Params, compute_flow, cuda_status, tvl1_params
+from flowkit.evaluation import endpoint_error
+
+MARGIN = 8  # px left out at the borders, where part of the motion leaves the frame
+
+
+def interior_epe(flow, truth):
+    m = MARGIN
+    return endpoint_error(flow[m:-m, m:-m], truth[m:-m, m:-m])
+
+
+def test_opencv_backend_returns_what_cv2_returns():
+    prev, nxt, _ = make_pair(seed=1)
+    ours = compute_flow(prev, nxt, backend="opencv")
+    ref = cv2.optflow.DualTVL1OpticalFlow_create().calc(prev, nxt, None)
+    np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("shift", [(1.5, -0.75), (-3.0, 2.0)])
+def test_numpy_recovers_a_translation(shift):
+    prev, nxt, truth = make_pair(shift=shift)
+    flow = compute_flow(prev, nxt, backend="numpy")
+    assert flow.shape == (64, 80, 2) and flow.dtype == np.float32
+    assert interior_epe(flow, truth) < 0.1
+
+
+def test_numpy_recovers_a_smooth_flow():
+    prev, nxt, truth = make_pair(seed=3, max_px=3.0)
+    assert interior_epe(compute_flow(prev, nxt, backend="numpy"), truth) < 0.15
+
+
+@pytest.mark.parametrize("preset", sorted(TVL1_PRESETS))
+def test_numpy_follows_opencv(preset):
+    prev, nxt, truth = make_pair(96, 112, seed=4, max_px=4.0)
+    ours = compute_flow(prev, nxt, backend="numpy", params=preset)
+    ref = compute_flow(prev, nxt, backend="opencv", params=preset)
+    assert np.abs(ours - ref).mean() < 0.02
+    assert interior_epe(ours, truth) == pytest.approx(interior_epe(ref, truth), rel=0.03, abs=0.005)
+
+
+def test_numpy_follows_opencv_with_illumination_term():
+    prev, nxt, truth = make_pair(seed=5, shift=(1.0, 0.5))
+    brighter = np.clip(nxt.astype(np.float32) * 1.1 + 8, 0, 255).astype(np.uint8)
+    params = TVL1Params(gamma=0.2)
+    ours = compute_flow(prev, brighter, backend="numpy", params=params)
+    ref = compute_flow(prev, brighter, backend="opencv", params=params)
+    assert interior_epe(ours, truth) == pytest.approx(interior_epe(ref, truth), rel=0.03)
+    # the illumination term is what copes with the brightness change
+    plain = compute_flow(prev, brighter, backend="numpy")
+    assert interior_epe(ours, truth) < 0.8 * interior_epe(plain, truth)
+
+
+def test_batch_equals_single_calls():
+    pairs = [make_pair(seed=s, max_px=m) for s, m in ((10, 1.0), (11, 4.0), (12, 2.5))]
+    still, _, _ = make_pair(seed=13)
+    prevs = np.stack([p[0] for p in pairs] + [still])
+    nexts = np.stack([p[1] for p in pairs] + [still])  # the last pair converges at once
+    batch = compute_flow(prevs, nexts, backend="numpy")
+    assert batch.shape == (4, 64, 80, 2)
+    for i in range(4):
+        single = compute_flow(prevs[i], nexts[i], backend="numpy")
+        np.testing.assert_allclose(batch[i], single, atol=1e-4)
+    assert not batch[3].any()
+
+
+def test_opencv_backend_batches_too():
+    prev, nxt, _ = make_pair(seed=6)
+    batch = compute_flow(np.stack([prev, nxt]), np.stack([nxt, prev]), backend="opencv")
+    np.testing.assert_array_equal(batch[0], compute_flow(prev, nxt, backend="opencv"))
+
+
+def test_colour_and_float_inputs():
+    prev, nxt, _ = make_pair(seed=7)
+    gray = compute_flow(prev, nxt, backend="numpy")
+    rgb = lambda a: np.repeat(a[..., None], 3, axis=2)  # noqa: E731
+    np.testing.assert_array_equal(compute_flow(rgb(prev), rgb(nxt), backend="numpy"), gray)
+    as_float = compute_flow(prev.astype(np.float64), nxt.astype(np.float64), backend="numpy")
+    np.testing.assert_array_equal(as_float, gray)
+    # OpenCV reads float frames on the 0-1 scale: the backend rescales them
+    ref = compute_flow(prev, nxt, backend="opencv")
+    np.testing.assert_allclose(compute_flow(prev.astype(np.float32), nxt.astype(np.float32), backend="opencv"),
+                               ref, atol=1e-3)
+
+
+def test_auto_picks_cupy_only_with_a_device():
+    prev, nxt, _ = make_pair(seed=8)
+    if cuda_status() is not None:
+        np.testing.assert_array_equal(compute_flow(prev, nxt), compute_flow(prev, nxt, backend="opencv"))
+
+
+def test_params_serialise_and_presets():
+    params = TVL1Params(tau=0.2, median_filtering=3)
+    text = json.dumps(params.to_dict())
+    assert TVL1Params.from_dict(json.loads(text)) == params
+    cuda = tvl1_params("opencv-cuda")
+    assert (cuda.inner_iterations, cuda.outer_iterations, cuda.median_filtering) == (1, 300, 1)
+    assert tvl1_params(None) == TVL1Params() == tvl1_params("opencv")
+
+
+GOOD = np.zeros((32, 32), np.uint8)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"prev": np.zeros((32, 33), np.uint8)}, r"differ in size"),
+    ({"prev": np.zeros((32, 32), np.int32)}, r"prev must be uint8 or floating point.*int32"),
+    ({"next": np.full((32, 32), np.nan)}, r"next contains NaN or inf"),
+    ({"prev": np.zeros((8, 40)), "next": np.zeros((8, 40))}, r"40x8 pixels; TV-L1 needs at least 16x16"),
+    ({"prev": np.zeros((2, 3, 32, 32))}, r"got shape \(2, 3, 32, 32\)"),
+    ({"prev": [[0] * 32] * 32}, r"prev must be a NumPy or CuPy array, got list"),
+    ({"method": "farneback"}, r"unknown flow method 'farneback'"),
+    ({"backend": "torch"}, r"unknown backend 'torch'"),
+    ({"params": "opencv-cud"}, r"unknown TV-L1 preset 'opencv-cud'; did you mean opencv-cuda"),
+])
+def test_bad_input_raises_flow_error(kwargs, message):
+    args = {"prev": GOOD, "next": GOOD, "backend": "numpy", **kwargs}
+    with pytest.raises(FlowError, match=message):
+        compute_flow(**args)
+
+
+def test_flow_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        compute_flow(GOOD, GOOD, backend="nope")
+
+
+@pytest.mark.skipif(cuda_status() is None, reason="a CUDA device is present")
+def test_cupy_without_a_device_says_why():
+    with pytest.raises(FlowError, match="backend 'cupy' cannot run"):
+        compute_flow(GOOD, GOOD, backend="cupy")
+
+
+@pytest.mark.parametrize("field, value", [("tau", 0), ("scale_step", 1.0), ("warps", 0),
+                                          ("median_filtering", 7), ("gamma", -1.0), ("scales", 2.5)])
+def test_bad_params(field, value):
+    with pytest.raises(FlowError, match=f"TVL1Params.{field}"):
+        TVL1Params(**{field: value})
