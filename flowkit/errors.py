@@ -18,23 +18,12 @@ class FlowError(FlowkitError, ValueError):
     """Bad input or settings for a flow computation (shape, dtype, values, method, backend)."""
 
 
-class FloFormatError(FlowkitError, ValueError):
-    """A file is not a valid Middlebury ``.flo`` file.
+class _FileError(FlowkitError):
+    """An error about one file; ``str()`` gives ``"<filename>: <reason>"``.
 
     Attributes:
         filename: the offending file.
-    """
-
-    def __init__(self, filename: str, reason: str) -> None:
-        super().__init__(f"{filename}: not a valid .flo file: {reason}")
-        self.filename = filename
-
-
-class ImageReadError(FlowkitError, OSError):
-    """An image file is missing or cannot be decoded.
-
-    Attributes:
-        filename: the offending file.
+        reason: what is wrong with it.
     """
 
     def __init__(self, filename: str, reason: str) -> None:
@@ -45,3 +34,14 @@ class ImageReadError(FlowkitError, OSError):
     def __str__(self) -> str:
         # OSError would print "[Errno None] None: <filename>" once filename is set
         return f"{self.filename}: {self.reason}"
+
+
+class FloFormatError(_FileError, ValueError):
+    """A file is not a valid Middlebury ``.flo`` file."""
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(filename, f"not a valid .flo file: {reason}")
+
+
+class ImageReadError(_FileError, OSError):
+    """An image file is missing or cannot be decoded."""

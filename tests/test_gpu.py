@@ -1,0 +1,54 @@
+"""The CuPy backend and the array-module twins on a CUDA device; skipped without one."""
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_pair
+
+from flowkit import compute_flow, cuda_status
+from flowkit.evaluation import endpoint_error
+from flowkit.imgops import median_filter, remap_cubic_xp, resize_linear
+
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(cuda_status() is not None, reason=f"needs CUDA: {cuda_status()}")]
+
+
+@pytest.fixture
+def cp():
+    import cupy
+
+    return cupy
+
+
+def test_cupy_backend_follows_numpy(cp):
+    prev, nxt, truth = make_pair(96, 112, seed=4, max_px=4.0)
+    host = compute_flow(prev, nxt, backend="numpy")
+    device = compute_flow(prev, nxt, backend="cupy")
+    assert isinstance(device, np.ndarray) and device.dtype == np.float32
+    assert np.abs(device - host).mean() < 0.02
+    assert endpoint_error(device, truth) == pytest.approx(endpoint_error(host, truth), rel=0.03, abs=0.005)
+
+
+def test_cupy_in_cupy_out_and_batches(cp):
+    pairs = [make_pair(seed=s, max_px=m) for s, m in ((10, 1.0), (11, 4.0), (12, 2.5))]
+    prevs = cp.asarray(np.stack([p[0] for p in pairs]))
+    nexts = cp.asarray(np.stack([p[1] for p in pairs]))
+    batch = compute_flow(prevs, nexts, backend="cupy")
+    assert isinstance(batch, cp.ndarray) and batch.shape == (3, 64, 80, 2)
+    for i in range(3):
+        single = compute_flow(prevs[i], nexts[i], backend="cupy")
+        cp.testing.assert_allclose(batch[i], single, atol=1e-4)
+
+
+def test_twins_agree_on_the_device(cp):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (2, 37, 53)).astype(np.float32)
+    grid_y, grid_x = np.mgrid[:37, :53].astype(np.float32)
+    map_x = (grid_x + rng.normal(0, 6, images.shape)).astype(np.float32)
+    map_y = (grid_y + rng.normal(0, 6, images.shape)).astype(np.float32)
+    host = remap_cubic_xp((images,), map_x, map_y)[0]
+    device = remap_cubic_xp((cp.asarray(images),), cp.asarray(map_x), cp.asarray(map_y))[0]
+    np.testing.assert_allclose(cp.asnumpy(device), host, atol=2e-3)
+    np.testing.assert_array_equal(cp.asnumpy(median_filter(cp.asarray(images), 5)), median_filter(images, 5))
+    resized = cp.asnumpy(resize_linear(cp.asarray(images), (30, 42), 0.8))
+    np.testing.assert_allclose(resized[1], cv2.resize(images[1], None, fx=0.8, fy=0.8), atol=1e-4)
