@@ -14,9 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from flowkit import compute_flow, cuda_status, read_flo
-from flowkit.evaluation import endpoint_error, find_ground_truth
-from flowkit.images import read_image
+from flowkit import compute_flow, cuda_status, endpoint_error, find_ground_truth, read_flo, read_image
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flow-gt"
 

@@ -15,16 +15,17 @@ from flowkit import (
     TVL1_PRESETS,
     ImageReadError,
     __version__,
+    atomic_write,
     compute_flow,
+    endpoint_error,
     flow_to_color,
     read_flo,
+    read_image,
+    resolve_backend,
     tvl1_params,
     write_flo,
+    write_image,
 )
-from flowkit.atomic import atomic_write
-from flowkit.backend import resolve_backend
-from flowkit.evaluation import endpoint_error
-from flowkit.images import read_image, write_image
 
 from .errors import library_errors
 
@@ -56,7 +57,7 @@ def flow(img0: Path, img1: Path, method: str, backend: str, preset: str, output:
     """Compute the optical flow from IMG0 to IMG1 and print a one-line summary."""
     frame0, frame1 = _load(img0, "IMG0"), _load(img1, "IMG1")
     if frame0.shape != frame1.shape:
-        size = lambda f: f"{f.shape[1]}x{f.shape[0]}"  # noqa: E731
+        size = lambda f: f"{f.shape[1]}x{f.shape[0]}"
         raise click.BadParameter(f"{img1} is {size(frame1)} but {img0} is {size(frame0)}", param_hint="IMG1")
     with library_errors():
         expected = read_flo(truth) if truth else None

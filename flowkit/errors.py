@@ -7,7 +7,7 @@ know flowkit.
 
 from __future__ import annotations
 
-__all__ = ["FlowkitError", "FlowError", "FloFormatError", "ImageReadError"]
+__all__ = ["FloFormatError", "FlowError", "FlowkitError", "ImageReadError"]
 
 
 class FlowkitError(Exception):

@@ -19,7 +19,7 @@ METHODS = ("tvl1",)
 
 def compute_flow(
     prev: Any,
-    next: Any,  # noqa: A002 - the name the API documents
+    next: Any,
     method: str = "tvl1",
     backend: str = "auto",
     params: TVL1Params | str | None = None,
@@ -64,7 +64,7 @@ def compute_flow(
     if concrete == "opencv":
         flow = _opencv_tvl1(g0, g1, settings, uint8=_is_uint8(prev) and _is_uint8(next))
     elif concrete == "numpy":
-        flow = tvl1(_host(g0), _host(g1), settings)
+        flow = tvl1(_host(g0, concrete), _host(g1, concrete), settings)
     else:
         import cupy
 
@@ -82,9 +82,9 @@ def _is_single(frames: Any) -> bool:
     return frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] == 3)
 
 
-def _host(frames: Any) -> np.ndarray:
+def _host(frames: Any, backend: str) -> np.ndarray:
     if get_xp(frames) is not np:
-        raise FlowError("the numpy backend takes NumPy arrays; use backend='cupy' for CuPy arrays")
+        raise FlowError(f"the {backend} backend takes NumPy arrays; use backend='cupy' for CuPy arrays")
     return frames
 
 
@@ -117,7 +117,7 @@ def _opencv_tvl1(g0: np.ndarray, g1: np.ndarray, params: TVL1Params, uint8: bool
     """cv2's DualTVL1 on each pair; uint8 frames are passed as uint8, others as float / 255."""
     import cv2
 
-    g0, g1 = _host(g0), _host(g1)
+    g0, g1 = _host(g0, "opencv"), _host(g1, "opencv")
     out = np.empty((*g0.shape, 2), np.float32)
     for i in range(g0.shape[0]):
         # a fresh object per pair: calc() lowers its scale count on small frames and keeps it

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import FlowError
 
-__all__ = ["TVL1Params", "TVL1_PRESETS", "tvl1_params"]
+__all__ = ["TVL1_PRESETS", "TVL1Params", "tvl1_params"]
 
 
 @dataclass(frozen=True)

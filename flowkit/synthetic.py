@@ -53,7 +53,7 @@ def warped_pair(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.nda
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     prev = cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_CUBIC,
                      borderMode=cv2.BORDER_REFLECT_101)
-    to_uint8 = lambda a: np.clip(np.rint(a), 0, 255).astype(np.uint8)  # noqa: E731
+    to_uint8 = lambda a: np.clip(np.rint(a), 0, 255).astype(np.uint8)
     return to_uint8(prev), to_uint8(image)
 
 

@@ -95,7 +95,7 @@ class _Warp:
 def _solve_level(i0: Any, i1: Any, flow: list[Any], params: TVL1Params) -> list[Any]:
     """Warpings and primal-dual iterations on one pyramid level; returns the new flow."""
     xp = get_xp(i0)
-    n, h, w = i0.shape
+    _, h, w = i0.shape
     lt = xp.float32(params.lambda_ * params.theta)
     stop = np.float32(params.epsilon**2 * h * w)
     i1x, i1y = centered_gradient(i1)

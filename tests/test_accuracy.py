@@ -1,11 +1,9 @@
 """On the shared ground-truth pairs, our solver's end-point error is within 3% of OpenCV's, pair by pair."""
 
 import pytest
-
-from flowkit import compute_flow, read_flo
-from flowkit.evaluation import endpoint_error, find_ground_truth
-from flowkit.images import read_image
 from conftest import SHARED
+
+from flowkit import compute_flow, endpoint_error, find_ground_truth, read_flo, read_image
 
 PAIRS = find_ground_truth(SHARED / "flow-gt") if SHARED.is_dir() else []
 

@@ -8,8 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from cli.main import tsf
-from flowkit import read_flo
-from flowkit.images import read_image
+from flowkit import read_flo, read_image
 from flowkit.synthetic import write_pair
 
 

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from conftest import make_pair
 
-from flowkit import compute_flow, cuda_status
-from flowkit.evaluation import endpoint_error
+from flowkit import compute_flow, cuda_status, endpoint_error
 from flowkit.imgops import median_filter, remap_cubic_xp, resize_linear
 
 pytestmark = [pytest.mark.gpu,

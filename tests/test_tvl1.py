@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 from conftest import make_pair
 
-from flowkit import TVL1_PRESETS, FlowError, TVL1Params, compute_flow, cuda_status, tvl1_params
-from flowkit.evaluation import endpoint_error
+from flowkit import (
+    TVL1_PRESETS,
+    FlowError,
+    TVL1Params,
+    compute_flow,
+    cuda_status,
+    endpoint_error,
+    tvl1_params,
+)
 
 MARGIN = 8  # px left out at the borders, where part of the motion leaves the frame
 
@@ -81,7 +88,7 @@ def test_opencv_backend_batches_too():
 def test_colour_and_float_inputs():
     prev, nxt, _ = make_pair(seed=7)
     gray = compute_flow(prev, nxt, backend="numpy")
-    rgb = lambda a: np.repeat(a[..., None], 3, axis=2)  # noqa: E731
+    rgb = lambda a: np.repeat(a[..., None], 3, axis=2)
     np.testing.assert_array_equal(compute_flow(rgb(prev), rgb(nxt), backend="numpy"), gray)
     as_float = compute_flow(prev.astype(np.float64), nxt.astype(np.float64), backend="numpy")
     np.testing.assert_array_equal(as_float, gray)
@@ -142,3 +149,12 @@ def test_cupy_without_a_device_says_why():
 def test_bad_params(field, value):
     with pytest.raises(FlowError, match=f"TVL1Params.{field}"):
         TVL1Params(**{field: value})
+
+
+def test_opencv_backend_is_not_affected_by_an_earlier_small_frame():
+    # cv2's calc() lowers the object's scale count on small frames and keeps it for later calls
+    small, _, _ = make_pair(20, 20, seed=9)
+    compute_flow(small, small, backend="opencv")
+    prev, nxt, _ = make_pair(seed=9)
+    fresh = cv2.optflow.DualTVL1OpticalFlow_create().calc(prev, nxt, None)
+    np.testing.assert_array_equal(compute_flow(prev, nxt, backend="opencv"), fresh)
