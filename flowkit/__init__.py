@@ -17,6 +17,7 @@ from .flo import read_flo as read_flo
 from .flo import write_flo as write_flo
 from .flow import METHODS as METHODS
 from .flow import compute_flow as compute_flow
+from .flow import flow_params as flow_params
 from .images import read_image as read_image
 from .images import write_image as write_image
 from .params import TVL1_PRESETS as TVL1_PRESETS
@@ -47,6 +48,7 @@ __all__ = [
     "dequantize",
     "endpoint_error",
     "find_ground_truth",
+    "flow_params",
     "flow_to_color",
     "quantize",
     "read_flo",

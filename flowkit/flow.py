@@ -12,7 +12,7 @@ from .imgops import to_gray
 from .params import TVL1Params, tvl1_params
 from .tvl1 import MIN_SIZE, tvl1
 
-__all__ = ["METHODS", "compute_flow"]
+__all__ = ["METHODS", "compute_flow", "flow_params"]
 
 METHODS = ("tvl1",)
 
@@ -53,9 +53,7 @@ def compute_flow(
         >>> compute_flow(a, a, backend="numpy").shape
         (32, 32, 2)
     """
-    if method not in METHODS:
-        raise FlowError(f"unknown flow method {method!r}; choose one of {', '.join(METHODS)}")
-    settings = tvl1_params(params)
+    settings = flow_params(method, params)
     concrete = resolve_backend(backend)
     g0, g1 = _gray_batch(prev, "prev"), _gray_batch(next, "next")
     single = _is_single(prev)
@@ -72,6 +70,17 @@ def compute_flow(
         if get_xp(prev) is np:
             flow = cupy.asnumpy(flow)
     return flow[0] if single else flow
+
+
+def flow_params(method: str = "tvl1", params: TVL1Params | str | None = None) -> TVL1Params:
+    """The parameters ``compute_flow(method=method, params=params)`` runs with.
+
+    Raises:
+        FlowError: unknown method, or a preset name or parameter object that does not fit it.
+    """
+    if method not in METHODS:
+        raise FlowError(f"unknown flow method {method!r}; choose one of {', '.join(METHODS)}")
+    return tvl1_params(params)
 
 
 def _is_uint8(frames: Any) -> bool:
