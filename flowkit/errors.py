@@ -7,7 +7,16 @@ know flowkit.
 
 from __future__ import annotations
 
-__all__ = ["FloFormatError", "FlowError", "FlowkitError", "ImageReadError"]
+__all__ = [
+    "ExtractionError",
+    "FloFormatError",
+    "FlowError",
+    "FlowkitError",
+    "ImageReadError",
+    "OutputError",
+    "VideoError",
+    "VideoListError",
+]
 
 
 class FlowkitError(Exception):
@@ -35,6 +44,17 @@ class _FileError(FlowkitError):
         # OSError would print "[Errno None] None: <filename>" once filename is set
         return f"{self.filename}: {self.reason}"
 
+    def __reduce__(self) -> tuple:
+        # subclasses rewrite ``reason`` in __init__; rebuild from the final values unchanged, so
+        # errors cross process boundaries (extraction workers) intact
+        return _restore, (type(self), self.filename, self.reason)
+
+
+def _restore(cls: type[_FileError], filename: str, reason: str) -> _FileError:
+    error = cls.__new__(cls)
+    _FileError.__init__(error, filename, reason)
+    return error
+
 
 class FloFormatError(_FileError, ValueError):
     """A file is not a valid Middlebury ``.flo`` file."""
@@ -45,3 +65,19 @@ class FloFormatError(_FileError, ValueError):
 
 class ImageReadError(_FileError, OSError):
     """An image file is missing or cannot be decoded."""
+
+
+class VideoError(_FileError, OSError):
+    """A video cannot be opened, has no video stream, or fails to decode."""
+
+
+class VideoListError(FlowkitError, ValueError):
+    """A video folder or list is unusable: missing, unreadable, or an entry escapes the output."""
+
+
+class ExtractionError(FlowkitError, ValueError):
+    """Settings for an extraction run that cannot work (options, or an output folder made differently)."""
+
+
+class OutputError(_FileError, OSError):
+    """An output file cannot be written (full disk, permissions); the run stops, nothing half-done counts."""

@@ -11,7 +11,7 @@ import numpy as np
 from .atomic import atomic_write
 from .errors import FlowError, ImageReadError
 
-__all__ = ["read_image", "write_image"]
+__all__ = ["encode_image", "read_image", "write_image"]
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -31,27 +31,40 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -> None:
-    """Encode an ``(H, W)`` gray or ``(H, W, 3)`` RGB uint8 image by the file's extension, atomically.
+def encode_image(image: np.ndarray, suffix: str = ".jpg", quality: int = 95) -> bytes:
+    """Encode an ``(H, W)`` gray or ``(H, W, 3)`` RGB uint8 image as the bytes of a ``suffix`` file.
 
     Args:
-        path: destination; the extension picks the format (``.png``, ``.jpg``, ...).
         image: uint8 pixels.
+        suffix: the format, as a file extension (``.png``, ``.jpg``, ...).
         quality: JPEG quality, 0-100 (ignored by other formats).
 
     Raises:
-        FlowError: ``image`` is not uint8 gray or RGB, or the extension is not an image format.
+        FlowError: ``image`` is not uint8 gray or RGB, or ``suffix`` is not an image format.
     """
     image = np.asarray(image)
     if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
-        raise FlowError(f"write_image takes uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
+        raise FlowError(f"images must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
     pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    suffix = Path(path).suffix.lower()
+    suffix = suffix.lower()
     options = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if suffix in (".jpg", ".jpeg") else []
     try:
         ok, encoded = cv2.imencode(suffix, pixels, options)
     except cv2.error as e:
-        raise FlowError(f"{os.fspath(path)}: cannot encode an image as {suffix or 'no extension'!r}") from e
+        raise FlowError(f"cannot encode an image as {suffix or 'no extension'!r}") from e
     if not ok:
-        raise FlowError(f"{os.fspath(path)}: OpenCV could not encode the image as {suffix!r}")
-    atomic_write(path, encoded.tobytes())
+        raise FlowError(f"OpenCV could not encode the image as {suffix!r}")
+    return encoded.tobytes()
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -> None:
+    """Encode an image by the file's extension (see :func:`encode_image`) and write it atomically.
+
+    Raises:
+        FlowError: ``image`` is not uint8 gray or RGB, or the extension is not an image format.
+    """
+    try:
+        payload = encode_image(image, Path(path).suffix, quality)
+    except FlowError as e:
+        raise FlowError(f"{os.fspath(path)}: {e}") from e
+    atomic_write(path, payload)

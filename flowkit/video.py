@@ -1,0 +1,274 @@
+"""Finding videos in a folder tree and decoding them, frame by frame, with PyAV."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path, PurePosixPath
+
+import cv2
+import numpy as np
+
+from .errors import VideoError, VideoListError
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "Resize",
+    "VideoEntry",
+    "VideoInfo",
+    "VideoReader",
+    "find_videos",
+    "read_video_list",
+]
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v", ".flv")
+
+# UCF101 / HMDB51 split files put a class label after the path: "Class/v_x.avi 1"
+_LABELLED = re.compile(r"^(.*\S)\s+-?\d+$")
+
+
+@dataclass(frozen=True)
+class VideoEntry:
+    """One video to process: its id (path relative to the source folder, no extension) and path."""
+
+    id: str
+    path: Path
+
+
+def _video_id(relative: str, origin: str) -> str:
+    """The id of a video at ``relative`` (POSIX, relative to the source); refuses escapes."""
+    rel = PurePosixPath(relative.replace(os.sep, "/"))
+    if rel.is_absolute() or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
+        raise VideoListError(f"{origin}: {relative!r} is an absolute path; list paths relative to SRC")
+    if any(part in ("..", "") for part in rel.parts) or rel.name in ("", "."):
+        raise VideoListError(f"{origin}: {relative!r} would escape the output folder ('..')")
+    return str(rel.with_suffix("")) if rel.suffix.lower() in VIDEO_EXTENSIONS else str(rel)
+
+
+def find_videos(src: str | os.PathLike) -> list[VideoEntry]:
+    """Every video file under ``src`` (recursively, extensions of any case), sorted by id.
+
+    Broken symbolic links are kept, so that they are reported as failures rather than missed.
+
+    Raises:
+        VideoListError: ``src`` is not a folder, or two files give the same id (``a.avi``, ``a.mp4``).
+    """
+    root = Path(src)
+    if not root.is_dir():
+        raise VideoListError(f"{root}: not a folder")
+    entries: dict[str, VideoEntry] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames.sort()
+        for name in filenames:
+            if os.path.splitext(name)[1].lower() not in VIDEO_EXTENSIONS:
+                continue
+            path = Path(dirpath) / name
+            vid = _video_id(path.relative_to(root).as_posix(), str(root))
+            if vid in entries:
+                raise VideoListError(f"{path}: same id {vid!r} as {entries[vid].path}; rename one")
+            entries[vid] = VideoEntry(vid, path)
+    return [entries[k] for k in sorted(entries)]
+
+
+def read_video_list(src: str | os.PathLike, list_file: str | os.PathLike) -> list[VideoEntry]:
+    """The videos named in ``list_file``, one path per line relative to ``src``, sorted by id.
+
+    Blank lines and ``#`` comments are skipped; a trailing class label (``Class/v.avi 12``, as in
+    the UCF101 and HMDB51 split files) is ignored. Paths need not exist: a missing video is
+    reported when it is processed.
+
+    Raises:
+        VideoListError: the list cannot be read, or a line is absolute, escapes with ``..``, or
+            repeats an id.
+    """
+    root, listing = Path(src), Path(list_file)
+    try:
+        lines = listing.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise VideoListError(f"{listing}: cannot read the video list: {e}") from e
+    entries: dict[str, VideoEntry] = {}
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LABELLED.match(line)
+        if match and not (root / line).exists():
+            line = match.group(1)
+        vid = _video_id(line, f"{listing}:{number}")
+        if vid in entries:
+            raise VideoListError(f"{listing}:{number}: {line!r} repeats the id {vid!r}")
+        entries[vid] = VideoEntry(vid, root / line)
+    return [entries[k] for k in sorted(entries)]
+
+
+@dataclass(frozen=True)
+class Resize:
+    """How frames are resized before flow: ``short_side`` or an exact ``size``, or neither (keep).
+
+    With ``short_side`` the smaller side becomes ``short_side`` and the other keeps the aspect
+    ratio, rounded down to an even number (320x240 becomes 340x256, as in the two-stream papers).
+    """
+
+    short_side: int | None = 256
+    size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.short_side is not None and self.size is not None:
+            raise VideoListError("give a short side or an exact size, not both")
+        if self.short_side is not None and self.short_side < 2:
+            raise VideoListError(f"short side must be at least 2 pixels, got {self.short_side}")
+        if self.size is not None and min(self.size) < 1:
+            raise VideoListError(f"size must be positive, got {self.size[0]}x{self.size[1]}")
+
+    def target(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` after resizing a ``width`` x ``height`` frame."""
+        if self.size is not None:
+            return self.size
+        if self.short_side is None:
+            return width, height
+        if width < height:
+            return self.short_side, _even(height * self.short_side / width)
+        return _even(width * self.short_side / height), self.short_side
+
+    def describe(self) -> str:
+        """``"short side 256"``, ``"340x256"`` or ``"none"``."""
+        if self.size is not None:
+            return f"{self.size[0]}x{self.size[1]}"
+        return f"short side {self.short_side}" if self.short_side is not None else "none"
+
+
+def _even(x: float) -> int:
+    return max(2, 2 * int(x / 2 + 1e-9))
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about the video stream (the frame count is never trusted)."""
+
+    width: int
+    height: int
+    fps: float
+    codec: str
+
+
+class VideoReader:
+    """Decode a video's frames as RGB uint8 ``(H, W, 3)`` arrays, in order, resized.
+
+    ``info`` holds the container's description; after the first frame, ``rotation`` (degrees
+    counter-clockwise, from the display matrix) and ``source_size`` (``(width, height)`` as
+    displayed, before resizing) are set. Decoding runs in a background thread, ``prefetch`` frames ahead, so that the consumer
+    (the flow solver) does not wait for it. Every frame is decoded and counted; other streams
+    (audio, subtitles) are ignored; the rotation in the container's display matrix is applied.
+
+    Example:
+        >>> with VideoReader("v.mp4", Resize(short_side=256)) as video:  # doctest: +SKIP
+        ...     frames = list(video)
+
+    Raises:
+        VideoError: the file cannot be opened, has no video stream, or fails to decode part-way
+            (raised from the iteration, naming the frame).
+    """
+
+    def __init__(self, path: str | os.PathLike, resize: Resize = Resize(), prefetch: int = 16) -> None:
+        self.path = os.fspath(path)
+        self.resize = resize
+        import av
+
+        try:
+            self._container = av.open(self.path)
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+            raise VideoError(self.path, f"cannot open: {_reason(e)}") from e
+        if not self._container.streams.video:
+            self._container.close()
+            raise VideoError(self.path, "no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(0)
+        self.info = VideoInfo(
+            width=self._stream.codec_context.width, height=self._stream.codec_context.height,
+            fps=float(rate), codec=self._stream.codec_context.name,
+        )
+        self.rotation = 0
+        self.source_size: tuple[int, int] | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the decoding thread and close the file."""
+        self._stop.set()
+        if self._thread is not None:
+            while self._thread.is_alive():
+                try:
+                    self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            self._thread = None
+        self._container.close()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._thread is not None:
+            raise VideoError(self.path, "a VideoReader can be iterated once")
+        self._thread = threading.Thread(target=self._decode, name="tsf-decode", daemon=True)
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, VideoError):
+                raise item
+            yield item
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _decode(self) -> None:
+        import av
+
+        index = 0
+        try:
+            for frame in self._container.decode(self._stream):
+                image = self._convert(frame)
+                index += 1
+                if not self._put(image):
+                    return
+        except (av.FFmpegError, OSError, ValueError) as e:
+            self._put(VideoError(self.path, f"decoding failed after {index} frames: {_reason(e)}"))
+            return
+        self._put(None)
+
+    def _convert(self, frame: object) -> np.ndarray:
+        image = frame.to_ndarray(format="rgb24")
+        self.rotation = int(getattr(frame, "rotation", 0) or 0)
+        turns = round(self.rotation / 90) % 4
+        if turns:
+            image = np.ascontiguousarray(np.rot90(image, turns))
+        height, width = image.shape[:2]
+        self.source_size = (width, height)
+        size = self.resize.target(width, height)
+        if size != (width, height):
+            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        return image
+
+
+def _reason(error: BaseException) -> str:
+    """An FFmpeg or OS error as a short phrase, without repeating the file name."""
+    text = getattr(error, "strerror", None) or str(error)
+    return text.split(": '")[0].strip() or type(error).__name__

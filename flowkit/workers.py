@@ -1,0 +1,349 @@
+"""The worker side of an extraction run, and the pool of worker processes.
+
+In a worker, decoding (a thread per video, ahead of use), flow (the calling thread) and JPEG
+encoding and writing (a thread pool) overlap, so the flow backend does not wait for I/O.
+Frame pairs are batched, across videos when videos are short. Each worker is a separate
+process: a decoder that crashes (corrupt files do that to FFmpeg builds) takes down one
+worker, whose unfinished videos are reported as failed, and a new worker takes its place.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .errors import FlowkitError, VideoError
+from .extract import VideoResult, _Task
+from .flow import compute_flow, flow_params
+from .images import encode_image
+from .quantize import quantize
+from .rawframes import RawframeWriter, frame_name
+from .shards import ShardVideo
+from .tvl1 import MIN_SIZE
+from .video import VideoEntry, VideoReader
+
+__all__ = ["run_in_process", "run_in_workers"]
+
+_MAX_WRITES = 256  # encodes in flight per worker: bounds the memory held by frames awaiting I/O
+
+
+def run_in_process(task: _Task, should_stop: Callable[[], bool] = lambda: False) -> Iterator[VideoResult]:
+    """Process a task's videos in this process, yielding each outcome as it is known."""
+    yield from _Processor(task, should_stop).run()
+
+
+class _MemorySink:
+    """Collects a video's encoded frames for an HDF5 shard (written by the coordinating process)."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, dict[int, bytes]] = {}
+
+    def put(self, name: str, data: bytes) -> None:
+        kind, index = name[: -len("_00000.jpg")], int(name[-9:-4])
+        self.frames.setdefault(kind, {})[index] = data
+
+    def payload(self, vid: str, meta: dict[str, Any]) -> ShardVideo:
+        frames = {kind: [found[i] for i in sorted(found)] for kind, found in self.frames.items()}
+        return ShardVideo(vid, meta, frames)
+
+    def abort(self) -> None:
+        self.frames.clear()
+
+
+class _Video:
+    """A video in flight: decoded frames counted, flows computed, writes pending."""
+
+    def __init__(self, entry: VideoEntry, sink: Any) -> None:
+        self.entry = entry
+        self.sink = sink
+        self.reader: VideoReader | None = None
+        self.num_frames = 0
+        self.flows = 0
+        self.decoded = False
+        self.error: str | None = None
+        self.writes: list[Future] = []
+
+
+class _Processor:
+    """Runs one task: its videos in order, frame pairs batched, outputs written as they come."""
+
+    def __init__(self, task: _Task, should_stop: Callable[[], bool]) -> None:
+        self.task = task
+        self.config = task.config
+        self.params = flow_params(self.config.method, self.config.preset)
+        self.should_stop = should_stop
+        self.pairs: list[tuple[_Video, int, np.ndarray, np.ndarray]] = []
+        self.open: list[_Video] = []
+        self.writes: deque[Future] = deque()
+        self.pool: ThreadPoolExecutor | None = None
+
+    def run(self) -> Iterator[VideoResult]:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tsf-write") as pool:
+            self.pool = pool
+            try:
+                for entry in self.task.entries:
+                    if self.should_stop():
+                        return
+                    yield from self._feed(entry)
+                yield from self._flush()
+            finally:
+                for video in self.open:
+                    self._drain(video)
+                    video.sink.abort()
+
+    def _feed(self, entry: VideoEntry) -> Iterator[VideoResult]:
+        try:
+            reader = VideoReader(entry.path, self.config.resize)
+        except VideoError as e:
+            yield VideoResult(entry.id, str(entry.path), "failed", reason=e.reason)
+            return
+        video = _Video(entry, self._sink(entry))
+        video.reader = reader
+        self.open.append(video)
+        step = self.config.step
+        window: deque[np.ndarray] = deque(maxlen=step + 1)
+        with reader:
+            try:
+                for frame in reader:
+                    video.num_frames += 1
+                    if video.num_frames == 1 and min(frame.shape[:2]) < MIN_SIZE:
+                        video.error = (f"frames are {frame.shape[1]}x{frame.shape[0]} after resizing; "
+                                       f"flow needs at least {MIN_SIZE}x{MIN_SIZE}")
+                        break
+                    if self.config.rgb:
+                        self._write(video, "img", video.num_frames, frame)
+                    window.append(frame)
+                    if len(window) == step + 1:
+                        if self.pairs and self.pairs[0][2].shape != frame.shape:
+                            yield from self._flush()
+                        self.pairs.append((video, video.num_frames - step, window[0], frame))
+                        if len(self.pairs) >= self.config.batch_pairs:
+                            yield from self._flush()
+            except VideoError as e:
+                video.error = e.reason
+        video.decoded = True
+        if video.error is None and video.num_frames < step + 1:
+            video.error = (f"decoded {video.num_frames} frame(s); flow with step {step} "
+                           f"needs at least {step + 1}")
+        if video.error is not None:
+            yield self._fail(video)
+        else:
+            yield from self._finish_ready()
+
+    def _sink(self, entry: VideoEntry) -> Any:
+        if self.config.format == "hdf5":
+            return _MemorySink()
+        tmp = Path(self.task.tmp) / f"{os.getpid()}-{entry.id.replace('/', '__')}"
+        return RawframeWriter(Path(self.task.out) / entry.id, tmp)
+
+    def _flush(self) -> Iterator[VideoResult]:
+        if self.pairs:
+            prevs = np.stack([p[2] for p in self.pairs])
+            nexts = np.stack([p[3] for p in self.pairs])
+            flows = compute_flow(prevs, nexts, method=self.config.method, backend=self.config.backend,
+                                 params=self.params)
+            images = quantize(flows, self.config.bound)
+            for (video, k, _, _), image in zip(self.pairs, images):
+                self._write(video, "flow_x", k, image[..., 0])
+                self._write(video, "flow_y", k, image[..., 1])
+                video.flows += 1
+            self.pairs.clear()
+        yield from self._finish_ready()
+
+    def _write(self, video: _Video, kind: str, index: int, image: np.ndarray) -> None:
+        future = self.pool.submit(self._encode, video.sink, frame_name(kind, index), image)
+        video.writes.append(future)
+        self.writes.append(future)
+        while len(self.writes) > _MAX_WRITES:
+            self.writes.popleft().result()
+
+    def _encode(self, sink: Any, name: str, image: np.ndarray) -> None:
+        sink.put(name, encode_image(np.ascontiguousarray(image), ".jpg", self.config.quality))
+
+    def _finish_ready(self) -> Iterator[VideoResult]:
+        for video in [v for v in self.open if v.decoded and v.flows == v.num_frames - self.config.step]:
+            self.open.remove(video)
+            for future in video.writes:
+                future.result()
+            meta = self._meta(video)
+            if isinstance(video.sink, _MemorySink):
+                payload = video.sink.payload(video.entry.id, meta)
+            else:
+                video.sink.commit(meta)
+                payload = None
+            yield VideoResult(video.entry.id, str(video.entry.path), "done", video.num_frames,
+                              meta=meta, payload=payload)
+
+    def _fail(self, video: _Video) -> VideoResult:
+        self.open.remove(video)
+        self.pairs = [p for p in self.pairs if p[0] is not video]
+        self._drain(video)
+        video.sink.abort()
+        return VideoResult(video.entry.id, str(video.entry.path), "failed", video.num_frames, reason=video.error)
+
+    @staticmethod
+    def _drain(video: _Video) -> None:
+        for future in video.writes:
+            future.exception()
+
+    def _meta(self, video: _Video) -> dict[str, Any]:
+        config, reader = self.config, video.reader
+        stat = os.stat(video.entry.path)
+        width, height = config.resize.target(*reader.source_size)
+        return {
+            "id": video.entry.id, "source": os.path.abspath(video.entry.path),
+            "source_bytes": stat.st_size, "source_mtime_ns": stat.st_mtime_ns,
+            "source_width": reader.source_size[0], "source_height": reader.source_size[1],
+            "rotation": reader.rotation, "codec": reader.info.codec, "fps": round(reader.info.fps, 6),
+            "num_frames": video.num_frames, "num_flows": video.num_frames - config.step,
+            "width": width, "height": height, "rgb": config.rgb, "format": config.format,
+            "method": config.method, "backend": config.backend, "params": self.params.to_dict(),
+            "bound": config.bound, "step": config.step, "quality": config.quality,
+            "tsf_version": __version__,
+        }
+
+
+def run_in_workers(tasks: list[_Task], slots: list[tuple[str, int]]) -> Iterator[VideoResult]:
+    """Process ``tasks`` in one spawned worker process per slot, yielding outcomes as they come.
+
+    A slot is ``("cpu", jobs)`` (OpenCV threads are split between the jobs) or ``("cuda", id)``
+    (the worker uses that device). Closing the generator stops the workers.
+    """
+    context = multiprocessing.get_context("spawn")
+    outbox = context.Queue()
+    todo = deque(tasks)
+    workers: dict[int, _Worker] = {}
+    try:
+        for slot in slots[: len(tasks)]:
+            worker = _Worker(context, slot, outbox)
+            workers[worker.wid] = worker
+            worker.assign(todo)
+        while any(w.task is not None for w in workers.values()):
+            try:
+                kind, wid, payload = outbox.get(timeout=0.5)
+            except queue.Empty:
+                yield from _replace_dead(context, workers, outbox, todo)
+                continue
+            worker = workers.get(wid)
+            if worker is None:  # late news from a worker already replaced: its videos were failed
+                continue
+            if kind == "result":
+                worker.reported.add(payload.id)
+                yield payload
+            elif kind == "idle":
+                worker.assign(todo)
+            else:
+                raise payload
+    finally:
+        for worker in workers.values():
+            worker.stop()
+
+
+def _replace_dead(context: Any, workers: dict[int, _Worker], outbox: Any, todo: deque) -> Iterator[VideoResult]:
+    for wid, worker in list(workers.items()):
+        if worker.task is None or worker.process.is_alive():
+            continue
+        cause = _exit_cause(worker.process.exitcode)
+        for entry in worker.task.entries:
+            if entry.id not in worker.reported:
+                yield VideoResult(entry.id, str(entry.path), "failed",
+                                  reason=f"the worker process died ({cause}) while processing this video")
+        del workers[wid]
+        fresh = _Worker(context, worker.slot, outbox)
+        workers[fresh.wid] = fresh
+        fresh.assign(todo)
+
+
+def _exit_cause(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+class _Worker:
+    """One worker process and the task it holds; ids are never reused."""
+
+    _ids = itertools.count()
+
+    def __init__(self, context: Any, slot: tuple[str, int], outbox: Any) -> None:
+        self.wid = next(self._ids)
+        wid = self.wid
+        self.slot = slot
+        self.inbox = context.Queue()
+        self.task: _Task | None = None
+        self.reported: set[str] = set()
+        self.process = context.Process(target=_worker_main, args=(wid, slot, self.inbox, outbox),
+                                       name=f"tsf-worker-{wid}", daemon=True)
+        self.process.start()
+
+    def assign(self, todo: deque) -> None:
+        self.reported = set()
+        self.task = todo.popleft() if todo else None
+        if self.task is not None:
+            self.inbox.put(self.task)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.inbox.put(None)
+            self.process.join(timeout=2 if self.task is None else 0.1)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+
+
+def _worker_main(wid: int, slot: tuple[str, int], inbox: Any, outbox: Any) -> None:
+    """A worker process: set up its slot, then run tasks until told to stop or orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    parent = multiprocessing.parent_process()
+    orphaned = (lambda: not parent.is_alive()) if parent is not None else (lambda: False)
+    kind, value = slot
+    if kind == "cuda":
+        import cupy
+
+        cupy.cuda.Device(value).use()
+    else:
+        import cv2
+
+        cv2.setNumThreads(max(1, (os.cpu_count() or 1) // max(1, value)))
+    while not orphaned():
+        try:
+            task = inbox.get(timeout=1)
+        except queue.Empty:
+            continue
+        if task is None:
+            return
+        try:
+            for result in run_in_process(task, orphaned):
+                outbox.put(("result", wid, result))
+        except BaseException as e:  # handed to the coordinator, which raises it
+            outbox.put(("error", wid, _portable(e)))
+            return
+        outbox.put(("idle", wid, None))
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` if it survives pickling and is ours, else a RuntimeError with the traceback."""
+    if isinstance(error, FlowkitError):
+        try:
+            pickle.loads(pickle.dumps(error))
+            return error
+        except Exception:
+            pass
+    text = "".join(traceback.format_exception(error))
+    return RuntimeError(f"an extraction worker failed:\n{text}")
