@@ -7,14 +7,16 @@ from typing import Any
 import numpy as np
 
 from .backend import get_xp, resolve_backend
+from .brox import brox
 from .errors import FlowError
 from .imgops import to_gray
-from .params import TVL1Params, tvl1_params
+from .params import BroxParams, TVL1Params, brox_params, tvl1_params
 from .tvl1 import MIN_SIZE, tvl1
 
-__all__ = ["METHODS", "compute_flow", "flow_params"]
+__all__ = ["METHODS", "compute_flow", "flow_backend", "flow_params"]
 
-METHODS = ("tvl1",)
+METHODS = ("tvl1", "brox")
+_NAMES = {"tvl1": "TV-L1", "brox": "Brox"}
 
 
 def compute_flow(
@@ -22,7 +24,7 @@ def compute_flow(
     next: Any,
     method: str = "tvl1",
     backend: str = "auto",
-    params: TVL1Params | str | None = None,
+    params: TVL1Params | BroxParams | str | None = None,
 ) -> Any:
     """Dense optical flow from ``prev`` to ``next``.
 
@@ -30,13 +32,14 @@ def compute_flow(
         prev, next: frames on the 0-255 scale, uint8 or floating point: gray ``(H, W)``, RGB
             ``(H, W, 3)``, or batches ``(N, H, W)`` / ``(N, H, W, 3)``. Colour is converted
             to gray as OpenCV's ``COLOR_RGB2GRAY`` (channels in R, G, B order).
-        method: ``"tvl1"``.
-        backend: ``"opencv"`` (cv2 DualTVL1, CPU), ``"numpy"`` (this package's solver on the
-            CPU), ``"cupy"`` (the same solver on a CUDA GPU; accepts NumPy or CuPy arrays and
-            returns the type it was given), or ``"auto"`` (cupy when a CUDA device is usable,
-            else opencv).
-        params: a :class:`TVL1Params`, a preset name (``"opencv"``, ``"opencv-cuda"``), or
-            ``None`` for OpenCV's defaults.
+        method: ``"tvl1"`` (Zach et al. 2007) or ``"brox"`` (Brox et al. 2004).
+        backend: ``"opencv"`` (cv2 DualTVL1, CPU; TV-L1 only), ``"numpy"`` (this package's
+            solver on the CPU), ``"cupy"`` (the same solver on a CUDA GPU; accepts NumPy or CuPy
+            arrays and returns the type it was given), or ``"auto"`` (cupy when a CUDA device
+            is usable, else opencv for TV-L1 and numpy for Brox).
+        params: for ``tvl1`` a :class:`TVL1Params` or a preset name (``"opencv"``,
+            ``"opencv-cuda"``); for ``brox`` a :class:`BroxParams` or a preset name
+            (``"denseflow"``, ``"opencv-cuda"``); ``None`` for the method's defaults.
 
     Returns:
         float32 flow ``(H, W, 2)``, or ``(N, H, W, 2)`` for batches: channel 0 is x (right
@@ -44,8 +47,9 @@ def compute_flow(
         ``next(x + u, y + v)``, the convention of OpenCV and Middlebury ``.flo``.
 
     Raises:
-        FlowError: unknown method or backend, cupy without a usable device, mismatched shapes,
-            unsupported dtypes, NaN or inf, frames smaller than 16x16.
+        FlowError: unknown method or backend, opencv with brox, cupy without a usable
+            device, parameters that do not fit the method, mismatched shapes, unsupported
+            dtypes, NaN or inf, frames smaller than 16x16.
 
     Example:
         >>> import numpy as np
@@ -54,33 +58,56 @@ def compute_flow(
         (32, 32, 2)
     """
     settings = flow_params(method, params)
-    concrete = resolve_backend(backend)
-    g0, g1 = _gray_batch(prev, "prev"), _gray_batch(next, "next")
+    concrete = flow_backend(method, backend)
+    g0, g1 = _gray_batch(prev, "prev", method), _gray_batch(next, "next", method)
     single = _is_single(prev)
     if g0.shape != g1.shape:
         raise FlowError(f"prev and next differ in size: {g0.shape[1:]} and {g1.shape[1:]}")
+    solver = brox if method == "brox" else tvl1
     if concrete == "opencv":
         flow = _opencv_tvl1(g0, g1, settings, uint8=_is_uint8(prev) and _is_uint8(next))
     elif concrete == "numpy":
-        flow = tvl1(_host(g0, concrete), _host(g1, concrete), settings)
+        flow = solver(_host(g0, concrete), _host(g1, concrete), settings)
     else:
         import cupy
 
-        flow = tvl1(cupy.asarray(g0), cupy.asarray(g1), settings)
+        flow = solver(cupy.asarray(g0), cupy.asarray(g1), settings)
         if get_xp(prev) is np:
             flow = cupy.asnumpy(flow)
     return flow[0] if single else flow
 
 
-def flow_params(method: str = "tvl1", params: TVL1Params | str | None = None) -> TVL1Params:
+def flow_params(
+    method: str = "tvl1", params: TVL1Params | BroxParams | str | None = None
+) -> TVL1Params | BroxParams:
     """The parameters ``compute_flow(method=method, params=params)`` runs with.
 
+    Args:
+        method: one of :data:`METHODS`.
+        params: a preset name of that method, its parameter object, or ``None`` (its defaults).
+
     Raises:
-        FlowError: unknown method, or a preset name or parameter object that does not fit it.
+        FlowError: unknown method, or a preset name or parameter object that does not fit it
+            (the message lists close preset names).
     """
     if method not in METHODS:
         raise FlowError(f"unknown flow method {method!r}; choose one of {', '.join(METHODS)}")
-    return tvl1_params(params)
+    return brox_params(params) if method == "brox" else tvl1_params(params)
+
+
+def flow_backend(method: str, backend: str) -> str:
+    """The concrete backend ``compute_flow(method=method, backend=backend)`` runs on.
+
+    Raises:
+        FlowError: unknown backend, cupy without a usable device, or opencv with brox.
+    """
+    concrete = resolve_backend(backend)
+    if method == "brox" and concrete == "opencv":
+        if backend == "opencv":
+            raise FlowError("OpenCV has no CPU Brox flow (its BroxOpticalFlow is CUDA-only); "
+                            "use backend='numpy', 'cupy' or 'auto'")
+        return "numpy"  # auto without a usable device
+    return concrete
 
 
 def _is_uint8(frames: Any) -> bool:
@@ -97,7 +124,7 @@ def _host(frames: Any, backend: str) -> np.ndarray:
     return frames
 
 
-def _gray_batch(frames: Any, name: str) -> Any:
+def _gray_batch(frames: Any, name: str, method: str) -> Any:
     """Validate one input and return it as ``(N, H, W)`` float32 gray."""
     if not hasattr(frames, "ndim") or not hasattr(frames, "dtype"):
         raise FlowError(f"{name} must be a NumPy or CuPy array, got {type(frames).__name__}")
@@ -116,7 +143,7 @@ def _gray_batch(frames: Any, name: str) -> Any:
         raise FlowError(f"{name} is an empty batch")
     h, w = gray.shape[1:]
     if h < MIN_SIZE or w < MIN_SIZE:
-        raise FlowError(f"{name} is {w}x{h} pixels; TV-L1 needs at least {MIN_SIZE}x{MIN_SIZE}")
+        raise FlowError(f"{name} is {w}x{h} pixels; {_NAMES[method]} needs at least {MIN_SIZE}x{MIN_SIZE}")
     if frames.dtype != xp.uint8 and not bool(xp.isfinite(gray).all()):
         raise FlowError(f"{name} contains NaN or inf")
     return gray

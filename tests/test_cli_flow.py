@@ -73,3 +73,29 @@ def test_library_error_exits_1(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [f"Error: {bad_truth}: not a valid .flo file: magic number "
                                                   f"{np.frombuffer(b'garb', np.float32)[0]!r}, expected 202021.25"]
+
+
+def test_brox_records_its_parameters(tmp_path):
+    pair = write_pair(tmp_path / "pair", width=96, height=72)
+    out = tmp_path / "b.flo"
+    result = CliRunner().invoke(tsf, ["flow", str(pair / "frame0.png"), str(pair / "frame1.png"),
+                                      "--method", "brox", "-o", str(out), "--truth", str(pair / "truth.flo")])
+    assert result.exit_code == 0, result.output
+    assert "96x72, brox/" in result.output and float(result.output.split("EPE ")[1].split()[0]) < 0.1
+    record = json.loads((tmp_path / "b.flo.json").read_text())
+    assert record["method"] == "brox" and record["preset"] == "denseflow"
+    assert record["backend"] in ("numpy", "cupy") and record["params"]["outer_iterations"] == 77
+
+
+def test_preset_that_does_not_fit_the_method_exits_2(tmp_path):
+    pair = write_pair(tmp_path, width=48, height=40)
+    result = CliRunner().invoke(tsf, ["flow", str(pair / "frame0.png"), str(pair / "frame1.png"),
+                                      "--method", "brox", "--preset", "opencv"])
+    assert result.exit_code == 2 and "did you mean opencv-cuda" in result.output
+
+
+def test_brox_on_opencv_exits_1(tmp_path):
+    pair = write_pair(tmp_path, width=48, height=40)
+    result = CliRunner().invoke(tsf, ["flow", str(pair / "frame0.png"), str(pair / "frame1.png"),
+                                      "--method", "brox", "--backend", "opencv"])
+    assert result.exit_code == 1 and "OpenCV has no CPU Brox" in result.output

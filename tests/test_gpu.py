@@ -39,6 +39,26 @@ def test_cupy_in_cupy_out_and_batches(cp):
         cp.testing.assert_allclose(batch[i], single, atol=1e-4)
 
 
+def test_cupy_brox_follows_numpy(cp):
+    prev, nxt, _ = make_pair(96, 112, seed=4, max_px=4.0)
+    host = compute_flow(prev, nxt, method="brox", backend="numpy")
+    device = compute_flow(prev, nxt, method="brox", backend="cupy")
+    assert isinstance(device, np.ndarray) and device.dtype == np.float32
+    np.testing.assert_allclose(device, host, atol=1e-3)
+
+
+def test_cupy_brox_batches(cp):
+    pairs = [make_pair(seed=s, max_px=m) for s, m in ((10, 1.0), (11, 4.0))]
+    still, _, _ = make_pair(seed=13)
+    prevs = cp.asarray(np.stack([p[0] for p in pairs] + [still]))
+    nexts = cp.asarray(np.stack([p[1] for p in pairs] + [still]))
+    batch = compute_flow(prevs, nexts, method="brox", backend="cupy")
+    assert isinstance(batch, cp.ndarray) and batch.shape == (3, 64, 80, 2)
+    for i in range(3):
+        single = compute_flow(prevs[i], nexts[i], method="brox", backend="cupy")
+        cp.testing.assert_allclose(batch[i], single, atol=1e-4)
+    assert not bool(batch[2].any())
+
 def test_twins_agree_on_the_device(cp):
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (2, 37, 53)).astype(np.float32)
