@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import click
@@ -14,8 +15,17 @@ __all__ = ["library_errors"]
 
 @contextlib.contextmanager
 def library_errors() -> Iterator[None]:
-    """Report a :class:`FlowkitError` as a one-line ``Error: ...`` with exit status 1."""
+    """Report a :class:`FlowkitError` or :class:`FusionnetError` as one line ``Error: ...``, exit status 1."""
     try:
         yield
-    except FlowkitError as e:
-        raise click.ClickException(str(e)) from e
+    except Exception as e:
+        if isinstance(e, _library_error_types()):
+            raise click.ClickException(str(e)) from e
+        raise
+
+
+def _library_error_types() -> tuple[type[Exception], ...]:
+    # fusionnet imports torch (over a second): the commands that need it import it when they run,
+    # so its errors can only have been raised once it is in sys.modules
+    fusionnet = sys.modules.get("fusionnet")
+    return (FlowkitError,) if fusionnet is None else (FlowkitError, fusionnet.FusionnetError)
