@@ -22,6 +22,7 @@ from flowkit import (
     VideoResult,
     extract,
     find_videos,
+    flow_backend,
     read_video_list,
 )
 
@@ -133,6 +134,7 @@ def extract_flow(src: Path, out: Path, list_file: Path | None, short_side: int, 
                                batch_pairs=batch_pairs, shard_videos=shard_videos)
         run = RunOptions(jobs=jobs, devices=_devices(devices), num_shards=shards, shard_index=index,
                          overwrite=overwrite, fail_fast=fail_fast)
+        flow_backend(method, backend)
         entries = read_video_list(src, list_file) if list_file else find_videos(src)
     except (ExtractionError, FlowError, VideoListError) as e:
         raise click.UsageError(str(e)) from e

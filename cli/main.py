@@ -6,6 +6,8 @@ import click
 
 from flowkit import __version__
 
+from .describe import describe
+from .extract import extract_flow
 from .flow import flow
 
 __all__ = ["main", "tsf"]
@@ -18,6 +20,8 @@ def tsf() -> None:
 
 
 tsf.add_command(flow)
+tsf.add_command(describe)
+tsf.add_command(extract_flow)
 
 
 def main() -> None:

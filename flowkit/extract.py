@@ -23,9 +23,8 @@ from typing import Any
 
 from ._version import __version__
 from .atomic import atomic_write
-from .backend import resolve_backend
-from .errors import ExtractionError, FlowError, OutputError, VideoError
-from .flow import flow_params
+from .errors import ExtractionError, OutputError, VideoError
+from .flow import flow_backend, flow_params
 from .quantize import DEFAULT_BOUND
 from .rawframes import read_meta
 from .shards import ShardVideo, read_shard_video, shard_index, write_shard
@@ -210,11 +209,12 @@ def extract(
 
     Raises:
         ExtractionError: the output folder was made with other settings, or options conflict.
+        FlowError: the backend cannot run here or does not offer the method.
         OutputError: an output cannot be written (full disk, permissions); nothing half-written
             is counted as done.
     """
     start = time.perf_counter()
-    backend = _concrete_backend(config.method, config.backend)
+    backend = flow_backend(config.method, config.backend)
     if run.devices and backend != "cupy":
         raise ExtractionError(f"devices are for the cupy backend; the {backend} backend uses jobs")
     batch = config.batch_pairs or (32 if backend == "cupy" else 1)
@@ -255,14 +255,6 @@ def extract(
 def _notify(callback: Callable[[VideoResult], None] | None, result: VideoResult) -> None:
     if callback is not None:
         callback(result)
-
-
-def _concrete_backend(method: str, backend: str) -> str:
-    """The backend a run uses; ``auto`` avoids opencv for methods OpenCV has no CPU version of."""
-    concrete = resolve_backend(backend)
-    if method != "tvl1" and concrete == "opencv" and backend == "auto":
-        return "numpy"
-    return concrete
 
 
 @dataclass(frozen=True)

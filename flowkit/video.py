@@ -161,9 +161,10 @@ class VideoReader:
 
     ``info`` holds the container's description; after the first frame, ``rotation`` (degrees
     counter-clockwise, from the display matrix) and ``source_size`` (``(width, height)`` as
-    displayed, before resizing) are set. Decoding runs in a background thread, ``prefetch`` frames ahead, so that the consumer
-    (the flow solver) does not wait for it. Every frame is decoded and counted; other streams
-    (audio, subtitles) are ignored; the rotation in the container's display matrix is applied.
+    displayed, before resizing) are set. Decoding runs in a background thread, ``prefetch``
+    frames ahead, so that the consumer (the flow solver) does not wait for it. Every frame is
+    decoded and counted; other streams (audio, subtitles) are ignored; the rotation in the
+    container's display matrix is applied.
 
     Example:
         >>> with VideoReader("v.mp4", Resize(short_side=256)) as video:  # doctest: +SKIP

@@ -197,6 +197,20 @@ def test_resume_skips_finished_and_overwrite_redoes(source: Path, tmp_path: Path
     assert other.returncode == 2 and "other settings (quality differ)" in other.stderr
 
 
+def test_brox_extraction(source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = tsf("extract-flow", source, out, "--method", "brox", "--short-side", "48", "--quiet")
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "ClassA/v_a2/meta.json").read_text())
+    assert (meta["method"], meta["backend"], meta["params"]["alpha"]) == ("brox", "numpy", 0.197)
+    with VideoReader(source / "ClassA/v_a2.mp4", Resize(short_side=48)) as video:
+        frames = list(video)
+    flow = compute_flow(frames[2], frames[3], method="brox", backend="numpy")
+    stored = np.stack([cv2.imread(str(out / f"ClassA/v_a2/flow_{c}_00003.jpg"), cv2.IMREAD_UNCHANGED)
+                       for c in "xy"], axis=2)
+    assert np.abs(dequantize(stored) - flow).mean() < 20 / 255
+
+
 def test_list_file_selects_videos(source: Path, tmp_path: Path) -> None:
     listing = tmp_path / "trainlist.txt"
     listing.write_text("ClassB/v_b1.mkv 2\nClassA/v_a2.mp4 1\n")
@@ -214,6 +228,7 @@ def test_list_file_selects_videos(source: Path, tmp_path: Path) -> None:
         (["{src}", "{out}", "--size", "big"], "not WIDTHxHEIGHT"),
         (["{src}", "{out}", "--devices", "0", "--backend", "opencv"], "devices are for the cupy backend"),
         (["{src}", "{out}", "--preset", "opencv-cdua"], "did you mean opencv-cuda"),
+        (["{src}", "{out}", "--method", "brox", "--backend", "opencv"], "OpenCV has no CPU Brox"),
         (["{src}", "{out}", "--num-shards", "2"], "--num-shards and --shard-index together"),
         (["{src}", "{out}", "--num-shards", "2", "--shard-index", "2"], "shard index must be in 0..1"),
     ],
@@ -302,7 +317,7 @@ def test_a_crashed_worker_fails_its_video_only(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["jpeg", "hdf5"])
 def test_sigkill_then_rerun_gives_the_same_bytes(tmp_path: Path, fmt: str) -> None:
-    src = make_source(tmp_path / "src", {f"c{i}/v{i}.avi": 8 for i in range(6)}, size=(72, 96))
+    src = make_source(tmp_path / "src", {f"c{i}/v{i}.avi": 8 for i in range(8)}, size=(96, 128))
     args = ["--no-resize", "--backend", "opencv", "--format", fmt, "--shard-videos", "2", "--quiet"]
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     assert tsf("extract-flow", src, clean, *args).returncode == 0
@@ -343,3 +358,42 @@ def test_shared_videos(shared_data: Path, tmp_path: Path) -> None:
     flow = np.clip(compute_flow(frames[10], frames[11], backend="opencv"), -20, 20)
     stored = np.stack([cv2.imread(str(out / f"part_0/flow_{c}_00011.jpg"), cv2.IMREAD_UNCHANGED) for c in "xy"], 2)
     assert np.abs(dequantize(stored) - flow).mean() < 20 / 255
+
+
+def test_slurm_array_script(source: Path, tmp_path: Path) -> None:
+    """docker/slurm/extract_flow.sbatch, run as SLURM would run its two array tasks."""
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "srun").write_text('#!/bin/sh\nexec "$@"\n')
+    (shim / "srun").chmod(0o755)
+    out = tmp_path / "out"
+    for task in ("0", "1"):
+        env = {"PATH": f"{shim}:{os.environ['PATH']}", "SRC": str(source), "OUT": str(out),
+               "TSF": f"{sys.executable} -m cli.main", "SLURM_ARRAY_TASK_ID": task,
+               "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "2"}
+        result = subprocess.run(["bash", ROOT / "docker/slurm/extract_flow.sbatch", "--short-side", "64",
+                                 "--backend", "opencv"], cwd=ROOT, env={**os.environ, **env},
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (out / "shards").iterdir()) == ["job0of2-00000.h5", "job1of2-00000.h5"]
+    assert (out / "annotations.txt").read_text() == "ClassA/v_a1 10 -1\nClassA/v_a2 7 -1\nClassB/v_b1 8 -1\n"
+
+
+def test_pairs_batched_across_videos_match_unbatched(tmp_path: Path) -> None:
+    # three short videos of one size and one of another: batches span videos and flush at the change
+    src = make_source(tmp_path / "src", {"a.avi": 3, "b.avi": 4, "c.avi": 3})
+    make_source(tmp_path / "src", {"d_wide.avi": 4}, size=(32, 96))
+    common = ["--no-resize", "--backend", "numpy", "--quiet", "--preset", "opencv-cuda"]
+    single, batched = tmp_path / "single", tmp_path / "batched"
+    assert tsf("extract-flow", src, single, *common).returncode == 0
+    result = tsf("extract-flow", src, batched, *common, "--batch-pairs", "4", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert (batched / "annotations.txt").read_text() == (single / "annotations.txt").read_text()
+    step = 40 / 255
+    for vid, count in (("a", 3), ("b", 4), ("c", 3), ("d_wide", 4)):
+        for k in range(1, count):
+            for c in "xy":
+                name = f"{vid}/flow_{c}_{k:05d}.jpg"
+                one, many = (cv2.imread(str(root / name), cv2.IMREAD_UNCHANGED) for root in (single, batched))
+                assert np.abs(dequantize(one) - dequantize(many)).max() <= step + 1e-6, name
+        assert (batched / vid / "img_00001.jpg").read_bytes() == (single / vid / "img_00001.jpg").read_bytes()
