@@ -7,8 +7,10 @@ import click
 from flowkit import __version__
 
 from .describe import describe
+from .evaluate import evaluate, fuse_scores
 from .extract import extract_flow
 from .flow import flow
+from .train import train
 
 __all__ = ["main", "tsf"]
 
@@ -22,6 +24,9 @@ def tsf() -> None:
 tsf.add_command(flow)
 tsf.add_command(describe)
 tsf.add_command(extract_flow)
+tsf.add_command(train)
+tsf.add_command(evaluate)
+tsf.add_command(fuse_scores)
 
 
 def main() -> None:

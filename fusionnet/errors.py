@@ -11,8 +11,13 @@ from collections.abc import Sequence
 
 __all__ = [
     "ConfigError",
+    "DataError",
+    "EvaluationError",
     "FusionnetError",
+    "ScoresError",
     "ShapeError",
+    "SplitError",
+    "TrainError",
     "UnknownPresetError",
     "WeightsError",
     "WeightsNotFoundError",
@@ -25,6 +30,26 @@ class FusionnetError(Exception):
 
 class ConfigError(FusionnetError, ValueError):
     """An architecture setting is invalid or two settings contradict each other."""
+
+
+class DataError(FusionnetError, ValueError):
+    """Training data cannot be read: an unknown folder layout, a missing video or frame, a bad index."""
+
+
+class SplitError(FusionnetError, ValueError):
+    """A split file is missing or malformed, or the split names videos the data does not hold."""
+
+
+class EvaluationError(FusionnetError, ValueError):
+    """An evaluation that cannot run: an unusable checkpoint, classes that differ from the split's."""
+
+
+class ScoresError(FusionnetError, ValueError):
+    """Score files that cannot be read or fused: a malformed line, different videos or class counts."""
+
+
+class TrainError(FusionnetError, RuntimeError):
+    """A training run that cannot start or resume (its folder, its checkpoint)."""
 
 
 class UnknownPresetError(FusionnetError, KeyError):
