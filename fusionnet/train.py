@@ -194,6 +194,8 @@ def _distributed() -> Iterator[tuple[int, int, torch.device]]:
     dist.init_process_group("nccl" if cuda else "gloo")
     try:
         yield dist.get_rank(), dist.get_world_size(), _device(local if cuda else None)
+        # a rank that tears down while another still writes its checkpoint aborts gloo
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
@@ -371,21 +373,17 @@ class _Trainer:
     @torch.no_grad()
     def _validate(self, model: TwoStreamNet, loader: Any, amp: torch.dtype | None) -> tuple[float, dict]:
         model.eval()
-        names: list[str] = []
-        totals = None
+        names = head_names(model.config)
+        # the same size on every rank, even one without validation videos, for the all-reduce
+        totals = torch.zeros(len(names) + 2, dtype=torch.float64)
         for batch in loader:
             labels = batch["label"].to(self.device)
             with self._autocast(amp):
                 heads = {k: v.float() for k, v in model(**self._inputs(batch)).items()}
-            if totals is None:
-                names = list(heads)
-                totals = torch.zeros(len(names) + 2, dtype=torch.float64)
             fused = _combine(heads, model.config.fusion == "late")
-            row = [(h.argmax(1) == labels).sum().item() for h in heads.values()]
+            row = [(heads[name].argmax(1) == labels).sum().item() for name in names]
             row += [(fused.argmax(1) == labels).sum().item(), len(labels)]
             totals += torch.tensor(row, dtype=torch.float64)
-        if totals is None:
-            totals = torch.zeros(2, dtype=torch.float64)
         totals = self._all_reduce(totals)
         count = max(totals[-1].item(), 1.0)
         heads = {name: totals[i].item() / count for i, name in enumerate(names)}
@@ -469,6 +467,13 @@ class _Trainer:
         if writer is not None:
             for key in ("loss", "train_accuracy", "val_accuracy", "lr", "clips_per_second"):
                 writer.add_scalar(key, getattr(metrics, key), metrics.epoch)
+
+
+def head_names(arch: FusionConfig) -> list[str]:
+    """The heads :class:`TwoStreamNet` returns for ``arch``, in its order."""
+    if arch.fusion in ("none", "late"):
+        return [n for n, tower in (("spatial", arch.spatial), ("temporal", arch.temporal)) if tower is not None]
+    return ["fused", "temporal"] if arch.keep_temporal else ["fused"]
 
 
 def _combine(heads: dict[str, torch.Tensor], late: bool) -> torch.Tensor:
