@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from .config import JsonConfig
 from .errors import FlowError
 
 __all__ = [
@@ -24,12 +24,14 @@ DEFAULT_PRESETS: dict[str, str] = {"tvl1": "opencv", "brox": "denseflow"}  # wha
 
 
 @dataclass(frozen=True)
-class TVL1Params:
+class TVL1Params(JsonConfig):
     """TV-L1 settings; the defaults are those of OpenCV's ``DualTVL1OpticalFlow``.
 
     Symbols follow Sánchez, Meinhardt-Llopis and Facciolo, "TV-L1 Optical Flow Estimation",
     IPOL 2013, whose scheme OpenCV's ``tvl1flow.cpp`` implements.
     """
+
+    config_error: ClassVar[type[Exception]] = FlowError
 
     tau: float = 0.25  # time step of the primal-dual scheme (stable for tau <= 0.25)
     lambda_: float = 0.15  # weight of the data term against the total variation
@@ -61,18 +63,6 @@ class TVL1Params:
                 f"TVL1Params.median_filtering must be 0, 1 (off), 3 or 5, got {self.median_filtering!r}"
             )
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict; :meth:`from_dict` reverses it."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TVL1Params:
-        """Build from :meth:`to_dict` output; unknown keys raise :class:`FlowError`."""
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise FlowError(f"unknown TVL1Params fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
-
 
 TVL1_PRESETS: dict[str, TVL1Params] = {
     # OpenCV's CPU DualTVL1OpticalFlow defaults.
@@ -93,7 +83,7 @@ def tvl1_params(preset: str | TVL1Params | None = None) -> TVL1Params:
 
 
 @dataclass(frozen=True)
-class BroxParams:
+class BroxParams(JsonConfig):
     """Brox et al. settings; the defaults are the call denseflow, dense_flow and gpu_flow make to
     OpenCV's CUDA ``BroxOpticalFlow`` (alpha 0.197, gamma 50, scale 0.8, 10, 77, 10).
 
@@ -102,6 +92,8 @@ class BroxParams:
     ``E(w) = ∫ Psi(|I(x + w) - I(x)|^2 + gamma |∇I(x + w) - ∇I(x)|^2) + alpha Psi(|∇u|^2 + |∇v|^2)``
     with ``Psi(s^2) = sqrt(s^2 + eps^2)``, on frames scaled to [0, 1].
     """
+
+    config_error: ClassVar[type[Exception]] = FlowError
 
     alpha: float = 0.197  # alpha: weight of the smoothness term against the data term
     gamma: float = 50.0  # gamma: weight of gradient constancy against brightness constancy
@@ -129,18 +121,6 @@ class BroxParams:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise FlowError(f"BroxParams.{name} must be an integer >= 1, got {value!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict; :meth:`from_dict` reverses it."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BroxParams:
-        """Build from :meth:`to_dict` output; unknown keys raise :class:`FlowError`."""
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise FlowError(f"unknown BroxParams fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
 
 
 BROX_PRESETS: dict[str, BroxParams] = {

@@ -20,16 +20,17 @@ Where we differ from the paper's text, and why:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
+
+from flowkit.config import JsonConfig
 
 from .errors import ConfigError, DataError
 from .frames import FrameStore, open_frames
@@ -49,8 +50,10 @@ CROPS = ("jitter", "corners")
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(JsonConfig):
     """How clips are sampled, augmented and normalised (sec. 3.5)."""
+
+    config_error: ClassVar[type[Exception]] = ConfigError
 
     streams: tuple[str, ...] = ("rgb", "flow")  # inputs a sample carries: ("rgb",), ("flow",) or both
     num_frames: int = 1  # T, snippets per clip
@@ -84,23 +87,6 @@ class SamplingConfig:
             raise ConfigError(f"SamplingConfig.jitter must be in [0, 1), got {self.jitter!r}")
         if len(self.rgb_mean) != 3:
             raise ConfigError(f"SamplingConfig.rgb_mean must be 3 values (R, G, B), got {self.rgb_mean!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict (tuples as lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SamplingConfig:
-        """Inverse of :meth:`to_dict`.
-
-        Raises:
-            ConfigError: an unknown field or an invalid value.
-        """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown SamplingConfig fields: {', '.join(unknown)}")
-        return cls(**data)
 
 
 @dataclass(frozen=True)

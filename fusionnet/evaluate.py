@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -41,6 +41,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from flowkit import __version__, atomic_write, write_image
+from flowkit.config import JsonConfig
 
 from .data import SamplingConfig
 from .errors import ConfigError, EvaluationError, ScoresError
@@ -80,8 +81,10 @@ _TOP = 5  # the top-k accuracy reported besides top-1
 
 
 @dataclass(frozen=True)
-class EvalConfig:
+class EvalConfig(JsonConfig):
     """The test protocol and the machinery that runs it. Saved in ``report.json``."""
+
+    config_error: ClassVar[type[Exception]] = ConfigError
 
     positions: int = 20  # clip positions spread evenly over each video (sec. 4.6)
     flip: bool = True  # also score each clip horizontally flipped
@@ -108,9 +111,6 @@ class EvalConfig:
     def views(self) -> int:
         """Clips scored per position: 2 with flips, else 1."""
         return 2 if self.flip else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from flowkit.config import JsonConfig
 
 from .errors import ConfigError, UnknownPresetError
 from .fusion import FUSIONS, TwoStreamNet
@@ -24,8 +26,10 @@ __all__ = ["PAPER_ROWS", "PRESETS", "FusionConfig", "build_model", "get_config"]
 
 
 @dataclass(frozen=True)
-class FusionConfig:
+class FusionConfig(JsonConfig):
     """A two-stream architecture: towers, fusion function and layers, temporal pooling."""
+
+    config_error: ClassVar[type[Exception]] = ConfigError
 
     spatial: str | None = "vggm"  # spatial (RGB) tower: "vggm", "vgg16", or None for none
     temporal: str | None = "vggm"  # temporal (flow) tower: "vggm", "vgg16", or None for none
@@ -80,22 +84,6 @@ class FusionConfig:
         if self.fusion_init not in ("identity", "gaussian"):
             raise ConfigError("FusionConfig.fusion_init must be 'identity' or 'gaussian', "
                               f"got {self.fusion_init!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict; :meth:`from_dict` reverses it."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FusionConfig:
-        """Build from :meth:`to_dict` output.
-
-        Raises:
-            ConfigError: unknown keys or invalid values.
-        """
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown FusionConfig fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
 
 
 _VGGM = FusionConfig()

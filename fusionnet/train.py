@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from flowkit import __version__, atomic_write
+from flowkit.config import JsonConfig
 
 from .data import ClipDataset, SamplingConfig, make_loader
 from .errors import ConfigError, TrainError
@@ -50,7 +51,7 @@ _BEST = "best.pt"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """One training run: data, model, recipe and machinery. Written to ``config.json``.
 
     The defaults are the paper's (sec. 3.5): SGD with momentum 0.9, weight decay 5e-4 (not on
@@ -58,6 +59,8 @@ class TrainConfig:
     divided by 10 when validation accuracy stops improving, back-propagation only down to the
     fusion layer.
     """
+
+    config_error: ClassVar[type[Exception]] = ConfigError
 
     stage: str
     preset: str
@@ -112,16 +115,6 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else (1e-3 if self.stage == "fusion" else 1e-2)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown TrainConfig fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
 
 
 @dataclass
