@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/tsf flow demo-run/pair/frame0.png demo-run/pair/frame1.png --backend numpy \
 		-o demo-run/flow.flo --viz demo-run/flow.png --truth demo-run/pair/truth.flo
 	$(VENV)/bin/tsf extract-flow demo-run/videos demo-run/frames --short-side 128 --jobs 2
+	$(PY) demo/run_demo.py --out demo-run/what-moves-where
 
 clean:
 	rm -rf $(VENV) demo-run

@@ -10,6 +10,7 @@ from .describe import describe
 from .evaluate import evaluate, fuse_scores
 from .extract import extract_flow
 from .flow import flow
+from .synth import synth
 from .train import train
 
 __all__ = ["main", "tsf"]
@@ -27,6 +28,7 @@ tsf.add_command(extract_flow)
 tsf.add_command(train)
 tsf.add_command(evaluate)
 tsf.add_command(fuse_scores)
+tsf.add_command(synth)
 
 
 def main() -> None:

@@ -46,6 +46,14 @@ from .shards import ShardVideo as ShardVideo
 from .shards import read_shard_video as read_shard_video
 from .shards import shard_index as shard_index
 from .shards import write_shard as write_shard
+from .synth import SYNTH_CLASSES as SYNTH_CLASSES
+from .synth import SYNTH_COLOURS as SYNTH_COLOURS
+from .synth import SYNTH_FAMILIES as SYNTH_FAMILIES
+from .synth import SynthConfig as SynthConfig
+from .synth import SynthError as SynthError
+from .synth import SynthVideo as SynthVideo
+from .synth import synth_video as synth_video
+from .synth import write_synth_dataset as write_synth_dataset
 from .video import VIDEO_EXTENSIONS as VIDEO_EXTENSIONS
 from .video import Resize as Resize
 from .video import VideoEntry as VideoEntry
@@ -59,21 +67,27 @@ __all__ = [
     "BROX_PRESETS",
     "DEFAULT_PRESETS",
     "METHODS",
+    "SYNTH_CLASSES",
+    "SYNTH_COLOURS",
+    "SYNTH_FAMILIES",
     "TVL1_PRESETS",
     "VIDEO_EXTENSIONS",
+    "BroxParams",
     "ExtractConfig",
     "ExtractSummary",
     "ExtractionError",
     "FloFormatError",
     "FlowError",
     "FlowkitError",
-    "BroxParams",
     "GroundTruthPair",
     "ImageReadError",
     "OutputError",
     "Resize",
     "RunOptions",
     "ShardVideo",
+    "SynthConfig",
+    "SynthError",
+    "SynthVideo",
     "TVL1Params",
     "VideoEntry",
     "VideoError",
@@ -103,8 +117,10 @@ __all__ = [
     "resolve_backend",
     "select_shard",
     "shard_index",
+    "synth_video",
     "tvl1_params",
     "write_flo",
     "write_image",
     "write_shard",
+    "write_synth_dataset",
 ]
