@@ -12,6 +12,7 @@ from .errors import FlowError
 from .imgops import to_gray
 from .params import BroxParams, TVL1Params, brox_params, tvl1_params
 from .tvl1 import MIN_SIZE, tvl1
+from .tvl1_fused import fused_supported, tvl1_fused
 
 __all__ = ["METHODS", "compute_flow", "flow_backend", "flow_params"]
 
@@ -34,8 +35,9 @@ def compute_flow(
             to gray as OpenCV's ``COLOR_RGB2GRAY`` (channels in R, G, B order).
         method: ``"tvl1"`` (Zach et al. 2007) or ``"brox"`` (Brox et al. 2004).
         backend: ``"opencv"`` (cv2 DualTVL1, CPU; TV-L1 only), ``"numpy"`` (this package's
-            solver on the CPU), ``"cupy"`` (the same solver on a CUDA GPU; accepts NumPy or CuPy
-            arrays and returns the type it was given), or ``"auto"`` (cupy when a CUDA device
+            solver on the CPU), ``"cupy"`` (the same solver on a CUDA GPU, TV-L1 with the fused
+            kernels of :mod:`flowkit.tvl1_fused`; accepts NumPy or CuPy arrays and returns the
+            type it was given), or ``"auto"`` (cupy when a CUDA device
             is usable, else opencv for TV-L1 and numpy for Brox).
         params: for ``tvl1`` a :class:`TVL1Params` or a preset name (``"opencv"``,
             ``"opencv-cuda"``); for ``brox`` a :class:`BroxParams` or a preset name
@@ -71,6 +73,8 @@ def compute_flow(
     else:
         import cupy
 
+        if method == "tvl1" and fused_supported(settings):
+            solver = tvl1_fused
         flow = solver(cupy.asarray(g0), cupy.asarray(g1), settings)
         if get_xp(prev) is np:
             flow = cupy.asnumpy(flow)

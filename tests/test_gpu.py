@@ -71,3 +71,35 @@ def test_twins_agree_on_the_device(cp):
     np.testing.assert_array_equal(cp.asnumpy(median_filter(cp.asarray(images), 5)), median_filter(images, 5))
     resized = cp.asnumpy(resize_linear(cp.asarray(images), (30, 42), 0.8))
     np.testing.assert_allclose(resized[1], cv2.resize(images[1], None, fx=0.8, fy=0.8), atol=1e-4)
+
+
+def test_fused_tvl1_on_cupy_arrays_follows_the_array_solver(cp):
+    from flowkit.params import tvl1_params
+    from flowkit.tvl1 import tvl1
+    from flowkit.tvl1_fused import tvl1_fused
+
+    pairs = [make_pair(96, 112, seed=s, max_px=m) for s, m in ((30, 1.0), (31, 4.0), (32, 2.5))]
+    i0 = cp.asarray(np.stack([p[0] for p in pairs]).astype(np.float32))
+    i1 = cp.asarray(np.stack([p[1] for p in pairs]).astype(np.float32))
+    for preset in ("opencv", "opencv-cuda"):
+        params = tvl1_params(preset)
+        fused = tvl1_fused(i0, i1, params)
+        array = tvl1(i0, i1, params)
+        assert isinstance(fused, cp.ndarray) and fused.shape == (3, 96, 112, 2)
+        assert float(cp.abs(fused - array).max()) < 5e-3, preset
+        for b, (_, _, truth) in enumerate(pairs):
+            assert endpoint_error(cp.asnumpy(fused[b]), truth) == pytest.approx(
+                endpoint_error(cp.asnumpy(array[b]), truth), rel=0.01, abs=0.002)
+
+
+def test_fused_tvl1_is_deterministic(cp):
+    from flowkit.tvl1_fused import tvl1_fused
+    from flowkit.params import tvl1_params
+
+    prev, nxt, _ = make_pair(128, 160, seed=33, max_px=3.0)
+    i0, i1 = (cp.asarray(np.stack([f] * 4).astype(np.float32)) for f in (prev, nxt))
+    first = tvl1_fused(i0, i1, tvl1_params())
+    for _ in range(2):
+        cp.testing.assert_array_equal(tvl1_fused(i0, i1, tvl1_params()), first)
+    for b in range(1, 4):
+        cp.testing.assert_array_equal(first[b], first[0])

@@ -1,0 +1,194 @@
+"""TV-L1 frame pairs per second on one CUDA GPU at 340x256, batch 1 to 256, with accuracy and peers.
+
+Usage: python benchmarks/gpu_flow_speed.py [--batch 1 --batch 8 ...] [--preset opencv] [--repeats 3]
+       [--data ../shared/data] [--cucim-pairs 8] [--json results.json]
+
+Frames are consecutive frames of ../shared/data/videos/demo.mp4 (340x256, a real action clip),
+repeated to fill the largest batch; they are uploaded once, and each timing covers the whole flow
+call on device arrays (gray conversion, pyramid, warpings, iterations) up to a device
+synchronisation. In the same run:
+
+- the array-code CuPy solver (:func:`flowkit.tvl1.tvl1`, the fused kernels' twin) at one batch size;
+- cuCIM's ``optical_flow_tvl1`` (a peer on CuPy, one pair per call) when cuCIM is installed;
+- end-point error on the ground-truth pairs under ``DATA/flow-gt`` of our fused solver, of
+  OpenCV's CPU DualTVL1 with the same parameters (when ``cv2.optflow`` is available) and of cuCIM.
+
+Prints a Markdown table per part and the ratios ours / peer; exits 1 without a usable device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from flowkit import compute_flow, cuda_status, endpoint_error, find_ground_truth, read_flo, read_image
+from flowkit.params import tvl1_params
+from flowkit.tvl1 import tvl1
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def clip_frames(video: Path, count: int) -> np.ndarray:
+    """``count`` gray frames of ``video`` (cycled when it is shorter), ``(count, H, W)`` uint8."""
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    if len(frames) < 2:
+        raise SystemExit(f"{video}: could not decode two frames")
+    return np.stack([frames[i % len(frames)] for i in range(count)])
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` after one warm-up call, each ended by a device synchronisation."""
+    import cupy
+
+    fn()
+    cupy.cuda.Device().synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        cupy.cuda.Device().synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cucim_flow(i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """cuCIM's TV-L1 flow of one pair (its defaults), ``(H, W, 2)`` x then y, on the host."""
+    import cupy
+    from cucim.skimage.registration import optical_flow_tvl1
+
+    v, u = optical_flow_tvl1(cupy.asarray(i0, cupy.float32), cupy.asarray(i1, cupy.float32))
+    return cupy.asnumpy(cupy.stack([u, v], axis=-1))
+
+
+def have_cucim() -> bool:
+    try:
+        import cucim.skimage.registration  # noqa: F401
+    except Exception as e:  # ImportError, or a CUDA library it cannot load
+        print(f"cuCIM unavailable: {type(e).__name__}: {e}", file=sys.stderr)
+        return False
+    return True
+
+
+def speed(args: argparse.Namespace, results: dict) -> None:
+    import cupy
+
+    video = args.data / "videos" / "demo.mp4"
+    frames = cupy.asarray(clip_frames(video, max(args.batch) + 1))
+    print(f"\n## Pairs per second at {frames.shape[2]}x{frames.shape[1]} ({video.name}, preset {args.preset})\n")
+    print("| solver | batch | ms per call | pairs/s |\n| --- | ---: | ---: | ---: |")
+    rows = []
+    for batch in args.batch:
+        s = timed(lambda b=batch: compute_flow(frames[:b], frames[1:b + 1], backend="cupy", params=args.preset),
+                  args.repeats)
+        rows.append({"solver": "fused", "batch": batch, "seconds": s, "pairs_per_second": batch / s})
+        print(f"| tsf fused | {batch} | {1000 * s:.1f} | {batch / s:.1f} |", flush=True)
+    params = tvl1_params(args.preset)
+    gray = frames.astype(cupy.float32)
+    batch = min(32, max(args.batch))
+    s = timed(lambda: tvl1(gray[:batch], gray[1:batch + 1], params), 1)
+    rows.append({"solver": "array", "batch": batch, "seconds": s, "pairs_per_second": batch / s})
+    print(f"| tsf array code (twin) | {batch} | {1000 * s:.1f} | {batch / s:.1f} |")
+    if have_cucim():
+        host = cupy.asnumpy(frames[: args.cucim_pairs + 1]).astype(np.float32)
+        cucim_flow(host[0], host[1])
+        cupy.cuda.Device().synchronize()
+        start = time.perf_counter()
+        for i in range(args.cucim_pairs):
+            cucim_flow(host[i], host[i + 1])
+        s = (time.perf_counter() - start) / args.cucim_pairs
+        rows.append({"solver": "cucim", "batch": 1, "seconds": s, "pairs_per_second": 1 / s})
+        print(f"| cuCIM optical_flow_tvl1 | 1 | {1000 * s:.1f} | {1 / s:.1f} |")
+        best = max(r["pairs_per_second"] for r in rows if r["solver"] == "fused")
+        results["ratio_fused_best_to_cucim"] = best * s
+        print(f"\nours (best batch) / cuCIM: **{best * s:.1f}x** the pairs per second")
+    else:
+        print("\ncuCIM is not installed: no peer timing")
+    results["speed"] = rows
+
+
+def accuracy(args: argparse.Namespace, results: dict) -> None:
+    pairs = find_ground_truth(args.data / "flow-gt")
+    if not pairs:
+        print(f"\nno ground-truth pairs under {args.data / 'flow-gt'}: accuracy skipped")
+        return
+    params = tvl1_params(args.preset)
+    opencv = hasattr(cv2, "optflow")
+    cucim = have_cucim()
+    print(f"\n## End-point error on {len(pairs)} ground-truth pairs (preset {args.preset})\n")
+    print("| pair | tsf fused (GPU) | OpenCV DualTVL1 (CPU) | cuCIM |\n| --- | ---: | ---: | ---: |")
+    rows = []
+    for pair in pairs:
+        i0, i1 = read_image(pair.frame0), read_image(pair.frame1)
+        truth = read_flo(pair.flow)
+        row = {"pair": pair.name,
+               "fused": endpoint_error(compute_flow(i0, i1, backend="cupy", params=params), truth)}
+        if opencv:
+            row["opencv"] = endpoint_error(compute_flow(i0, i1, backend="opencv", params=params), truth)
+        if cucim:
+            row["cucim"] = endpoint_error(cucim_flow(_gray(i0), _gray(i1)), truth)
+        rows.append(row)
+        print(f"| {pair.name} | {row['fused']:.3f} | {_cell(row, 'opencv')} | {_cell(row, 'cucim')} |")
+    means = {k: float(np.mean([r[k] for r in rows])) for k in ("fused", "opencv", "cucim") if k in rows[0]}
+    print(f"| **mean** | {means['fused']:.3f} | {_cell(means, 'opencv')} | {_cell(means, 'cucim')} |")
+    if opencv:
+        print(f"\nfused / OpenCV mean EPE: **{means['fused'] / means['opencv']:.4f}**")
+    else:
+        print("\ncv2.optflow (opencv-contrib) is not installed here: OpenCV's column is empty; "
+              "benchmarks/flow_accuracy.py gives it on any CPU")
+    results["accuracy"] = rows
+    results["accuracy_means"] = means
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) if image.ndim == 3 else image.astype(np.float32)
+
+
+def _cell(row: dict, key: str) -> str:
+    return f"{row[key]:.3f}" if key in row else "-"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, action="append", help="batch sizes (default 1 to 256)")
+    parser.add_argument("--preset", default="opencv")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with videos/demo.mp4 and flow-gt/")
+    parser.add_argument("--cucim-pairs", type=int, default=8)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    args.batch = sorted(args.batch or BATCHES)
+    if (reason := cuda_status()) is not None:
+        print(f"no GPU: {reason}", file=sys.stderr)
+        return 1
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    device = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    print(f"device: {device}; CuPy {cupy.__version__}; OpenCV {cv2.__version__}; {platform.machine()}")
+    results: dict = {"device": device, "preset": args.preset}
+    speed(args, results)
+    if not args.skip_accuracy:
+        accuracy(args, results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The fused TV-L1 kernels against their NumPy twins, run on the CPU through the C++ emulation."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_pair
+from kernel_emulation import CudaOnNumpy, EmulatedKernels, compiler
+
+from flowkit.backend import cuda_status
+from flowkit.evaluation import endpoint_error
+from flowkit.imgops import remap_cubic_xp
+from flowkit.params import TVL1Params, tvl1_params
+from flowkit.sortnet import median_network, median_numpy
+from flowkit.tvl1 import tvl1
+from flowkit.tvl1_fused import BLOCK, FusedTVL1, fused_supported
+
+
+@pytest.mark.parametrize("count", [3, 9, 25])
+def test_median_network_is_the_median(count):
+    rng = np.random.default_rng(count)
+    for values in (rng.normal(size=(count, 500)), rng.integers(0, 4, (count, 500))):
+        values = values.astype(np.float32)
+        np.testing.assert_array_equal(median_numpy(list(values)), np.median(values, axis=0))
+    comparators, wire = median_network(count)
+    assert 0 <= wire < count and all(0 <= i < count and 0 <= j < count for i, j, _, _ in comparators)
+
+
+def test_median_network_filters_as_opencv():
+    image = np.random.default_rng(0).uniform(-5, 5, (23, 31)).astype(np.float32)
+    padded = np.pad(image, 2, mode="edge")
+    windows = [padded[dy:dy + 23, dx:dx + 31] for dy in range(5) for dx in range(5)]
+    np.testing.assert_array_equal(median_numpy(windows), cv2.medianBlur(image, 5))
+
+
+@pytest.fixture(scope="module", params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def kernels(request, tmp_path_factory):
+    """The kernels built for the CPU (C++ emulation) or for the GPU (CuPy), on NumPy arrays."""
+    if request.param == "cuda":
+        if cuda_status() is not None:
+            pytest.skip(f"needs CUDA: {cuda_status()}")
+        return CudaOnNumpy()
+    if compiler() is None:
+        pytest.skip("no C++ compiler to build the kernels for the CPU")
+    return EmulatedKernels(tmp_path_factory.mktemp("kernels"))
+
+
+def _exact(kernels):
+    """Tolerance against the NumPy twins: the CPU build rounds as NumPy, CUDA's hypotf may not."""
+    return 1e-5 if isinstance(kernels, EmulatedKernels) else 2e-3
+
+
+def _assert_follows(kernels, flow, reference):
+    """The CPU build gives the array solver's flow; on CUDA, hypotf's last bit moves a few pixels of
+    these small frames by up to a few px (so does flipping that bit on the CPU), not the mean."""
+    if isinstance(kernels, EmulatedKernels):
+        np.testing.assert_allclose(flow, reference, atol=1e-5)
+    else:
+        assert np.abs(flow - reference).mean() < 0.02
+
+
+def _state(n, h, w, seed):
+    rng = np.random.default_rng(seed)
+    state = np.zeros((2, 6, n, h, w), np.float32)
+    state[:, :2] = rng.normal(0, 3, (2, 2, n, h, w))
+    state[:, 2:] = rng.uniform(-1, 1, (2, 4, n, h, w))
+    return state
+
+
+def _grid(h, w, n):
+    return ((w + BLOCK[0] - 1) // BLOCK[0], (h + BLOCK[1] - 1) // BLOCK[1], n)
+
+
+def test_warp_kernel_matches_remap(kernels):
+    n, h, w = 2, 19, 45
+    rng = np.random.default_rng(1)
+    i0, i1, i1x, i1y = (rng.uniform(0, 255, (n, h, w)).astype(np.float32) for _ in range(4))
+    state = _state(n, h, w, 2)
+    state[:, :2] *= 4  # some samples fall outside the frame
+    cur = np.array([1, 0], np.int32)
+    ix, iy, rc = (np.zeros((n, h, w), np.float32) for _ in range(3))
+    kernels("tsf_warp", _grid(h, w, n), BLOCK, (state, cur, i0, i1, i1x, i1y, ix, iy, rc, n, h, w))
+    u = state[cur, :2, np.arange(n)]
+    gy, gx = np.mgrid[:h, :w].astype(np.float32)
+    warped, wx, wy = remap_cubic_xp((i1, i1x, i1y), gx + u[:, 0], gy + u[:, 1])
+    tol = _exact(kernels)
+    np.testing.assert_allclose(ix, wx, atol=tol)
+    np.testing.assert_allclose(iy, wy, atol=tol)
+    np.testing.assert_allclose(rc, warped - wx * u[:, 0] - wy * u[:, 1] - i0, atol=tol)
+
+
+@pytest.mark.parametrize("stop", [0.0, 1e9])
+def test_step_kernel_matches_the_array_step(kernels, stop):
+    from flowkit.tvl1 import _primal_dual_step, _Warp
+
+    n, h, w = 3, 21, 40
+    params = TVL1Params()
+    rng = np.random.default_rng(3)
+    state = _state(n, h, w, 4)
+    ix, iy = (rng.normal(0, 20, (n, h, w)).astype(np.float32) for _ in range(2))
+    ix[0, :3] = 0  # flat rows: the step has no data term there
+    iy[0, :3] = 0
+    rc = rng.normal(0, 30, (n, h, w)).astype(np.float32)
+    cur = np.array([0, 1, 1], np.int32)
+    active = np.array([1, 0, 1], np.int32)
+    pairs = np.array([0, 1, 2], np.int32)
+    err = np.zeros(n, np.uint64)
+    arrived = np.zeros(n, np.uint32)
+    before = state.copy()
+    lt, theta, taut = (np.float32(v) for v in (params.lambda_ * params.theta, params.theta, params.tau / params.theta))
+    kernels("tsf_step", _grid(h, w, n), BLOCK,
+            (state, cur, active, pairs, ix, iy, rc, err, arrived, n, h, w, lt, theta, taut, np.float64(stop)))
+    grad = ix * ix + iy * iy
+    for b in (0, 2):
+        work = [before[int(not cur[b]), c, b:b + 1].copy() for c in range(6)]
+        g = grad[b:b + 1]
+        warp = _Warp(ix[b:b + 1], iy[b:b + 1], g, np.where(g > np.finfo(np.float32).eps, g, np.float32(1)),
+                     lt * g, rc[b:b + 1])
+        update = _primal_dual_step(work, warp, params)[0]
+        assert update > 0
+        for c in range(6):
+            np.testing.assert_allclose(state[cur[b], c, b], work[c][0],
+                                       atol=2e-6 if isinstance(kernels, EmulatedKernels) else 1e-5,
+                                       err_msg=f"pair {b} part {c}")
+    # the updated pairs now live in the other buffer; they stop when their update is <= stop
+    np.testing.assert_array_equal(cur, [1, 1, 0])
+    np.testing.assert_array_equal(active, [0, 0, 0] if stop else [1, 0, 1])
+    np.testing.assert_array_equal(state[:, :, 1], before[:, :, 1])  # an inactive pair is left alone
+    np.testing.assert_array_equal(err, 0)
+    np.testing.assert_array_equal(arrived, 0)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_median_kernel_matches_opencv(kernels, size):
+    n, h, w = 2, 17, 35
+    state = _state(n, h, w, 5)
+    before = state.copy()
+    cur, active, pairs = np.array([1, 0], np.int32), np.array([1, 1], np.int32), np.arange(n, dtype=np.int32)
+    err, arrived = np.zeros(n, np.uint64), np.zeros(n, np.uint32)
+    kernels("tsf_median", _grid(h, w, n), BLOCK, (state, cur, active, pairs, err, arrived, n, h, w, size))
+    np.testing.assert_array_equal(cur, [0, 1])
+    np.testing.assert_array_equal(active, [1, 1])
+    for b in range(n):
+        for c in range(2):
+            np.testing.assert_array_equal(state[cur[b], c, b], cv2.medianBlur(before[1 - cur[b], c, b], size))
+        np.testing.assert_array_equal(state[cur[b], 2:, b], before[1 - cur[b], 2:, b])
+
+
+def _batch():
+    pairs = [make_pair(40, 52, seed=s, max_px=m) for s, m in ((21, 1.0), (22, 3.0))]
+    still = make_pair(40, 52, seed=23)[0]
+    i0 = np.stack([p[0] for p in pairs] + [still]).astype(np.float32)
+    i1 = np.stack([p[1] for p in pairs] + [still]).astype(np.float32)
+    return i0, i1, [p[2] for p in pairs]
+
+
+@pytest.mark.parametrize("preset", ["opencv", "opencv-cuda"])
+def test_fused_solver_is_the_array_solver(kernels, preset, monkeypatch):
+    # the array solver as it runs on CuPy: the array-module remap rather than cv2.remap
+    monkeypatch.setattr("flowkit.tvl1.remap_cubic", remap_cubic_xp)
+    i0, i1, _ = _batch()
+    params = tvl1_params(preset)
+    fused = FusedTVL1(params, kernels, poll=3)(i0, i1)
+    reference = tvl1(i0, i1, params)
+    assert fused.shape == reference.shape == (3, 40, 52, 2)
+    _assert_follows(kernels, fused, reference)
+    assert not fused[2].any()
+    single = FusedTVL1(params, kernels, poll=7)(i0[1:2], i1[1:2])
+    np.testing.assert_allclose(single[0], fused[1], atol=_exact(kernels))
+
+
+def test_fused_solver_is_as_accurate_as_the_cpu_solver(kernels):
+    i0, i1, truths = _batch()
+    params = tvl1_params("opencv")
+    fused = FusedTVL1(params, kernels)(i0, i1)
+    host = tvl1(i0, i1, params)
+    for b, truth in enumerate(truths):
+        assert endpoint_error(fused[b], truth) == pytest.approx(endpoint_error(host[b], truth), rel=0.03, abs=0.005)
+
+
+def test_gamma_is_left_to_the_array_solver():
+    assert fused_supported(TVL1Params()) and not fused_supported(TVL1Params(gamma=0.1))
