@@ -93,8 +93,8 @@ def test_fused_tvl1_on_cupy_arrays_follows_the_array_solver(cp):
 
 
 def test_fused_tvl1_is_deterministic(cp):
-    from flowkit.tvl1_fused import tvl1_fused
     from flowkit.params import tvl1_params
+    from flowkit.tvl1_fused import tvl1_fused
 
     prev, nxt, _ = make_pair(128, 160, seed=33, max_px=3.0)
     i0, i1 = (cp.asarray(np.stack([f] * 4).astype(np.float32)) for f in (prev, nxt))
