@@ -30,7 +30,7 @@ from .imgops import (
 )
 from .params import TVL1Params
 
-__all__ = ["MIN_SIZE", "pyramid_sizes", "tvl1"]
+__all__ = ["MIN_SIZE", "image_pyramids", "pyramid_sizes", "tvl1"]
 
 MIN_SIZE = 16  # OpenCV stops the pyramid before a level narrower or lower than this
 _FLT_EPSILON = np.float32(np.finfo(np.float32).eps)
@@ -48,6 +48,16 @@ def pyramid_sizes(height: int, width: int, params: TVL1Params) -> list[tuple[int
     return sizes
 
 
+def image_pyramids(i0: Any, i1: Any, params: TVL1Params) -> tuple[list[tuple[int, int]], list[Any], list[Any]]:
+    """The level sizes and the pyramids of both frames, finest first, as OpenCV builds them."""
+    sizes = pyramid_sizes(i0.shape[1], i0.shape[2], params)
+    levels0, levels1 = [i0], [i1]
+    for size in sizes[1:]:
+        levels0.append(resize_linear(levels0[-1], size, params.scale_step))
+        levels1.append(resize_linear(levels1[-1], size, params.scale_step))
+    return sizes, levels0, levels1
+
+
 def tvl1(i0: Any, i1: Any, params: TVL1Params) -> Any:
     """TV-L1 flow from ``i0`` to ``i1``.
 
@@ -59,11 +69,7 @@ def tvl1(i0: Any, i1: Any, params: TVL1Params) -> Any:
         ``(N, H, W, 2)`` float32 flow (x, y) such that ``i0(x, y) ~ i1(x + u, y + v)``.
     """
     xp = get_xp(i0)
-    sizes = pyramid_sizes(i0.shape[1], i0.shape[2], params)
-    levels0, levels1 = [i0], [i1]
-    for size in sizes[1:]:
-        levels0.append(resize_linear(levels0[-1], size, params.scale_step))
-        levels1.append(resize_linear(levels1[-1], size, params.scale_step))
+    sizes, levels0, levels1 = image_pyramids(i0, i1, params)
     n = i0.shape[0]
     flow = [xp.zeros((n, *sizes[-1]), xp.float32) for _ in range(3 if params.gamma else 2)]
     upscale = xp.float32(1.0 / params.scale_step)

@@ -26,7 +26,7 @@ from .backend import get_xp
 from .imgops import centered_gradient, resize_linear
 from .params import TVL1Params
 from .sortnet import median_cuda
-from .tvl1 import pyramid_sizes
+from .tvl1 import image_pyramids
 
 __all__ = ["FusedTVL1", "Launcher", "cupy_launcher", "fused_supported", "kernel_source", "tvl1_fused"]
 
@@ -76,11 +76,7 @@ class FusedTVL1:
         """``(N, H, W, 2)`` flow from ``(N, H, W)`` float32 frames, as :func:`flowkit.tvl1.tvl1`."""
         xp = get_xp(i0)
         params = self.params
-        sizes = pyramid_sizes(i0.shape[1], i0.shape[2], params)
-        levels0, levels1 = [i0], [i1]
-        for size in sizes[1:]:
-            levels0.append(resize_linear(levels0[-1], size, params.scale_step))
-            levels1.append(resize_linear(levels1[-1], size, params.scale_step))
+        sizes, levels0, levels1 = image_pyramids(i0, i1, params)
         n = i0.shape[0]
         flow = xp.zeros((n, 2, *sizes[-1]), xp.float32)
         upscale = xp.float32(1.0 / params.scale_step)
