@@ -1,23 +1,28 @@
 """End-point error of each TV-L1 backend on ground-truth pairs, side by side with OpenCV, and of Brox.
 
 Usage: python benchmarks/flow_accuracy.py [--data ../shared/data/flow-gt] [--method tvl1 --method brox]
-       [--preset opencv --preset opencv-cuda]
+       [--preset opencv --preset opencv-cuda] [--compare accurate]
 
 TV-L1: a Markdown table per preset: EPE and seconds of the ``opencv`` backend (cv2 DualTVL1) and
 of our ``numpy`` backend (and ``cupy`` when a CUDA device is usable) with the same parameters,
-and the ratio of our EPE to OpenCV's.
+and the ratio of our EPE to OpenCV's. Then the ``--compare`` preset (default ``accurate``) on our
+backends next to OpenCV's defaults and scikit-image's ``optical_flow_tvl1`` defaults (when
+scikit-image is installed), EPE and seconds per pair, against three bars: on every pair at most
+1.03 times the better reference, a mean at most 0.9 times the better mean, and numpy time per
+pair at most OpenCV's.
 
 Brox (default parameters): EPE and seconds next to OpenCV's TV-L1 (preset ``opencv``) on the
 ground-truth pairs, then mean EPE on generated 256x192 pairs: a texture warped by a smooth flow
 of up to 1, 2, 4 or 8 px, and the same behind a foreground ellipse moving by (4, -3) px.
 
-Exits 1 if a TV-L1 ratio leaves [0.97, 1.03], if Brox's mean EPE on the ground-truth pairs
+Exits 1 if a TV-L1 ratio leaves [0.97, 1.03], if the compared preset misses a bar, if Brox's mean EPE on the ground-truth pairs
 exceeds 1.25 times TV-L1's, or if its mean EPE on the generated smooth flows exceeds TV-L1's.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -34,6 +39,7 @@ from flowkit import (
     read_flo,
     read_image,
 )
+from flowkit.imgops import to_gray
 from flowkit.synthetic import layered_pair, smooth_flow, texture, warped_pair
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flow-gt"
@@ -71,6 +77,57 @@ def tvl1_tables(pairs: list[GroundTruthPair], presets: list[str], backends: list
             print(f"| {pair.name} | {' | '.join(cells)} | {ratio_cells} |", flush=True)
     print(f"\nlargest EPE deviation from OpenCV: {100 * worst:.2f}%")
     return worst <= 0.03
+
+
+def skimage_epe(frame0: np.ndarray, frame1: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """``(EPE, seconds)`` of scikit-image's ``optical_flow_tvl1`` with its defaults on 8-bit gray."""
+    from skimage.registration import optical_flow_tvl1
+
+    gray0, gray1 = (to_gray(f).astype(np.uint8) for f in (frame0, frame1))  # exact for uint8 RGB
+    start = time.perf_counter()
+    v, u = optical_flow_tvl1(gray0, gray1)
+    seconds = time.perf_counter() - start
+    return endpoint_error(np.stack([u, v], axis=-1), truth), seconds
+
+
+def preset_against_references(pairs: list[GroundTruthPair], preset: str, ours: list[str]) -> bool:
+    """``preset`` on our backends next to OpenCV's and scikit-image's defaults; True when it meets the bars."""
+    references = ["OpenCV defaults", "scikit-image defaults"]
+    if importlib.util.find_spec("skimage") is None:
+        print("\nscikit-image is not installed (pip install scikit-image): OpenCV is the only reference")
+        references = references[:1]
+    print(f"\n### TV-L1 `{preset}` against OpenCV's and scikit-image's defaults\n")
+    columns = [*references, *(f"`{preset}` {b}" for b in ours)]
+    print("| pair | " + " | ".join(f"{c} EPE | s" for c in columns) + " | ours / better |")
+    print("|---" * (2 + 2 * len(columns)) + "|")
+    epe, secs = {c: [] for c in columns}, {c: [] for c in columns}
+    for pair in pairs:
+        frame0, frame1 = read_image(pair.frame0), read_image(pair.frame1)
+        truth = read_flo(pair.flow)
+        runs = [timed_epe(frame0, frame1, truth, backend="opencv", params="opencv")]
+        if len(references) == 2:
+            runs.append(skimage_epe(frame0, frame1, truth))
+        runs += [timed_epe(frame0, frame1, truth, backend=b, params=preset) for b in ours]
+        for column, (error, seconds) in zip(columns, runs):
+            epe[column].append(error)
+            secs[column].append(seconds)
+        better = min(epe[c][-1] for c in references)
+        cells = " | ".join(f"{e:.3f} | {t:.2f}" for e, t in runs)
+        print(f"| {pair.name} | {cells} | {runs[len(references)][0] / better:.3f} |", flush=True)
+    means = {c: float(np.mean(epe[c])) for c in columns}
+    mine = columns[len(references)]
+    best_mean = min(means[c] for c in references)
+    cells = " | ".join(f"**{means[c]:.3f}** | {np.mean(secs[c]):.2f}" for c in columns)
+    print(f"| **mean** | {cells} | {means[mine] / best_mean:.3f} |")
+    worse = [p.name for i, p in enumerate(pairs) if epe[mine][i] > 1.03 * min(epe[c][i] for c in references)]
+    slower = [p.name for i, p in enumerate(pairs) if secs[mine][i] > secs[references[0]][i]]
+    print(f"\npairs within 1.03x the better reference: {len(pairs) - len(worse)} of {len(pairs)}"
+          + (f" (not: {', '.join(worse)})" if worse else ""))
+    print(f"mean EPE {means[mine]:.3f} / better mean {best_mean:.3f} = {means[mine] / best_mean:.3f} (target <= 0.9)")
+    print(f"numpy time at most OpenCV's defaults' on {len(pairs) - len(slower)} of {len(pairs)} pairs"
+          + (f" (not: {', '.join(slower)})" if slower else "")
+          + f"; mean {np.mean(secs[mine]):.2f} s against {np.mean(secs[references[0]]):.2f} s")
+    return not worse and not slower and means[mine] <= 0.9 * best_mean
 
 
 def brox_ground_truth(pairs: list[GroundTruthPair], backends: list[str]) -> bool:
@@ -140,7 +197,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--method", action="append", choices=METHODS, help="flow method (repeatable)")
-    parser.add_argument("--preset", action="append", help="TV-L1 preset (repeatable)")
+    parser.add_argument("--preset", action="append", help="TV-L1 preset run on both backends (repeatable)")
+    parser.add_argument("--compare", default="accurate",
+                        help="TV-L1 preset compared with OpenCV's and scikit-image's defaults")
     args = parser.parse_args()
     pairs = find_ground_truth(args.data) if args.data.is_dir() else []
     if not pairs:
@@ -150,7 +209,8 @@ def main() -> int:
     methods = args.method or list(METHODS)
     met = True
     if "tvl1" in methods:
-        met &= tvl1_tables(pairs, args.preset or ["opencv", "opencv-cuda"], ["opencv", *ours])
+        met &= tvl1_tables(pairs, args.preset or ["opencv", "opencv-cuda", "accurate"], ["opencv", *ours])
+        met &= preset_against_references(pairs, args.compare, ours)
     if "brox" in methods:
         met &= brox_ground_truth(pairs, ours)
         met &= brox_generated()

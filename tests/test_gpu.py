@@ -81,7 +81,7 @@ def test_fused_tvl1_on_cupy_arrays_follows_the_array_solver(cp):
     pairs = [make_pair(96, 112, seed=s, max_px=m) for s, m in ((30, 1.0), (31, 4.0), (32, 2.5))]
     i0 = cp.asarray(np.stack([p[0] for p in pairs]).astype(np.float32))
     i1 = cp.asarray(np.stack([p[1] for p in pairs]).astype(np.float32))
-    for preset in ("opencv", "opencv-cuda"):
+    for preset in ("opencv", "opencv-cuda", "accurate"):
         params = tvl1_params(preset)
         fused = tvl1_fused(i0, i1, params)
         array = tvl1(i0, i1, params)

@@ -155,7 +155,7 @@ def _batch():
     return i0, i1, [p[2] for p in pairs]
 
 
-@pytest.mark.parametrize("preset", ["opencv", "opencv-cuda"])
+@pytest.mark.parametrize("preset", ["opencv", "opencv-cuda", "accurate"])
 def test_fused_solver_is_the_array_solver(kernels, preset, monkeypatch):
     # the array solver as it runs on CuPy: the array-module remap rather than cv2.remap
     monkeypatch.setattr("flowkit.tvl1.remap_cubic", remap_cubic_xp)
