@@ -15,8 +15,9 @@ Brox (default parameters): EPE and seconds next to OpenCV's TV-L1 (preset ``open
 ground-truth pairs, then mean EPE on generated 256x192 pairs: a texture warped by a smooth flow
 of up to 1, 2, 4 or 8 px, and the same behind a foreground ellipse moving by (4, -3) px.
 
-Exits 1 if a TV-L1 ratio leaves [0.97, 1.03], if the compared preset misses a bar, if Brox's mean EPE on the ground-truth pairs
-exceeds 1.25 times TV-L1's, or if its mean EPE on the generated smooth flows exceeds TV-L1's.
+Exits 1 if a TV-L1 ratio leaves [0.97, 1.03], if the compared preset misses a bar, if Brox's
+mean EPE on the ground-truth pairs exceeds 1.25 times TV-L1's, or if its mean EPE on the generated
+smooth flows exceeds TV-L1's.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def skimage_epe(frame0: np.ndarray, frame1: np.ndarray, truth: np.ndarray) -> tu
 
 
 def preset_against_references(pairs: list[GroundTruthPair], preset: str, ours: list[str]) -> bool:
-    """``preset`` on our backends next to OpenCV's and scikit-image's defaults; True when it meets the bars."""
+    """``preset`` next to OpenCV's and scikit-image's defaults; True when it meets the three bars."""
     references = ["OpenCV defaults", "scikit-image defaults"]
     if importlib.util.find_spec("skimage") is None:
         print("\nscikit-image is not installed (pip install scikit-image): OpenCV is the only reference")
@@ -123,7 +124,8 @@ def preset_against_references(pairs: list[GroundTruthPair], preset: str, ours: l
     slower = [p.name for i, p in enumerate(pairs) if secs[mine][i] > secs[references[0]][i]]
     print(f"\npairs within 1.03x the better reference: {len(pairs) - len(worse)} of {len(pairs)}"
           + (f" (not: {', '.join(worse)})" if worse else ""))
-    print(f"mean EPE {means[mine]:.3f} / better mean {best_mean:.3f} = {means[mine] / best_mean:.3f} (target <= 0.9)")
+    print(f"mean EPE {means[mine]:.3f} / better mean {best_mean:.3f} = {means[mine] / best_mean:.3f} "
+          "(target <= 0.9)")
     print(f"numpy time at most OpenCV's defaults' on {len(pairs) - len(slower)} of {len(pairs)} pairs"
           + (f" (not: {', '.join(slower)})" if slower else "")
           + f"; mean {np.mean(secs[mine]):.2f} s against {np.mean(secs[references[0]]):.2f} s")
