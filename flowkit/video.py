@@ -160,8 +160,11 @@ class VideoReader:
     """Decode a video's frames as RGB uint8 ``(H, W, 3)`` arrays, in order, resized.
 
     ``info`` holds the container's description; after the first frame, ``rotation`` (degrees
-    counter-clockwise, from the display matrix) and ``source_size`` (``(width, height)`` as
-    displayed, before resizing) are set. Decoding runs in a background thread, ``prefetch``
+    counter-clockwise, from the display matrix) and ``source_size`` (``(width, height)`` of the
+    first frame as displayed, before resizing) are set. Every frame comes out at the size
+    ``resize`` gives the first one: a stream that changes resolution part-way (as concatenated
+    or adaptive streams do) has its later frames resized to it, so a video's frames and flows
+    share one size. Decoding runs in a background thread, ``prefetch``
     frames ahead, so that the consumer (the flow solver) does not wait for it. Every frame is
     decoded and counted; other streams (audio, subtitles) are ignored; the rotation in the
     container's display matrix is applied.
@@ -196,6 +199,7 @@ class VideoReader:
         )
         self.rotation = 0
         self.source_size: tuple[int, int] | None = None
+        self._size: tuple[int, int] | None = None  # (width, height) of every frame out
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -262,10 +266,11 @@ class VideoReader:
         if turns:
             image = np.ascontiguousarray(np.rot90(image, turns))
         height, width = image.shape[:2]
-        self.source_size = (width, height)
-        size = self.resize.target(width, height)
-        if size != (width, height):
-            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        if self._size is None:
+            self.source_size = (width, height)
+            self._size = self.resize.target(width, height)
+        if self._size != (width, height):
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_LINEAR)
         return image
 
 

@@ -1,8 +1,11 @@
 """The worker side of an extraction run, and the pool of worker processes.
 
-In a worker, decoding (a thread per video, ahead of use), flow (the calling thread) and JPEG
-encoding and writing (a thread pool) overlap, so the flow backend does not wait for I/O.
-Frame pairs are batched, across videos when videos are short. Each worker is a separate
+In a worker, decoding (a thread per video, ahead of use), flow (a thread of its own, with the
+next batch queued behind the one it solves while a third is gathered) and JPEG encoding and
+writing (a thread pool) overlap, so the flow backend neither waits for I/O nor for the batch
+after. Frame pairs are batched, across videos when videos are short; a batch's distinct frames
+are stacked once, and with the cupy backend they are uploaded as uint8 and converted to gray,
+solved and quantised on the device, so only uint8 images cross the bus. Each worker is a separate
 process: a decoder that crashes (corrupt files do that to FFmpeg builds) takes down one
 worker, whose unfinished videos are reported as failed, and a new worker takes its place.
 """
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
+from .backend import to_numpy
 from .errors import FlowkitError, VideoError
 from .extract import VideoResult, _Task
 from .flow import compute_flow, flow_params
@@ -35,7 +39,7 @@ from .shards import ShardVideo
 from .tvl1 import MIN_SIZE
 from .video import VideoEntry, VideoReader
 
-__all__ = ["run_in_process", "run_in_workers"]
+__all__ = ["distinct_frames", "run_in_process", "run_in_workers"]
 
 _MAX_WRITES = 256  # encodes in flight per worker: bounds the memory held by frames awaiting I/O
 
@@ -86,20 +90,28 @@ class _Processor:
         self.params = flow_params(self.config.method, self.config.preset)
         self.should_stop = should_stop
         self.pairs: list[tuple[_Video, int, np.ndarray, np.ndarray]] = []
+        self.in_flight: deque[tuple[list[tuple[_Video, int, np.ndarray, np.ndarray]], Future]] = deque()
         self.open: list[_Video] = []
         self.writes: deque[Future] = deque()
         self.pool: ThreadPoolExecutor | None = None
+        self.flow_thread: ThreadPoolExecutor | None = None
 
     def run(self) -> Iterator[VideoResult]:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tsf-write") as pool:
-            self.pool = pool
+        with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="tsf-write") as pool,
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsf-flow",
+                                 initializer=_same_device, initargs=_current_device(self.config.backend))
+              as flow_thread):
+            self.pool, self.flow_thread = pool, flow_thread
             try:
                 for entry in self.task.entries:
                     if self.should_stop():
                         return
                     yield from self._feed(entry)
                 yield from self._flush()
+                yield from self._collect(0)
             finally:
+                for _, future in self.in_flight:  # stopped early: drop the batches not started
+                    future.cancel()
                 for video in self.open:
                     self._drain(video)
                     video.sink.abort()
@@ -150,18 +162,39 @@ class _Processor:
         return RawframeWriter(Path(self.task.out) / entry.id, tmp)
 
     def _flush(self) -> Iterator[VideoResult]:
+        """Queue the gathered pairs for the flow thread, then write out the batch before them."""
         if self.pairs:
-            prevs = np.stack([p[2] for p in self.pairs])
-            nexts = np.stack([p[3] for p in self.pairs])
-            flows = compute_flow(prevs, nexts, method=self.config.method, backend=self.config.backend,
-                                 params=self.params)
-            images = quantize(flows, self.config.bound)
-            for (video, k, _, _), image in zip(self.pairs, images):
+            batch, self.pairs = self.pairs, []
+            frames = [(p[2], p[3]) for p in batch]
+            self.in_flight.append((batch, self.flow_thread.submit(self._flow_images, frames)))
+        yield from self._collect(1)
+
+    def _collect(self, keep: int) -> Iterator[VideoResult]:
+        """Wait for the oldest batches until ``keep`` are in flight, queue their images for
+        writing, and report the videos that are finished."""
+        while len(self.in_flight) > keep:
+            batch, future = self.in_flight.popleft()
+            for (video, k, _, _), image in zip(batch, future.result()):
+                if video.error is not None:  # failed while its flow was computed
+                    continue
                 self._write(video, "flow_x", k, image[..., 0])
                 self._write(video, "flow_y", k, image[..., 1])
                 video.flows += 1
-            self.pairs.clear()
         yield from self._finish_ready()
+
+    def _flow_images(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Quantised flow ``(N, H, W, 2)`` uint8 of frame pairs, on the worker's device."""
+        frames, first, second = distinct_frames(pairs)
+        if self.config.backend == "cupy":
+            import cupy
+
+            stack = cupy.asarray(frames)
+            first, second = cupy.asarray(first), cupy.asarray(second)
+        else:
+            stack = frames
+        flows = compute_flow(stack[first], stack[second], method=self.config.method,
+                             backend=self.config.backend, params=self.params)
+        return to_numpy(quantize(flows, self.config.bound))
 
     def _write(self, video: _Video, kind: str, index: int, image: np.ndarray) -> None:
         future = self.pool.submit(self._encode, video.sink, frame_name(kind, index), image)
@@ -214,6 +247,40 @@ class _Processor:
             "bound": config.bound, "step": config.step, "quality": config.quality,
             "tsf_version": __version__,
         }
+
+
+def _current_device(backend: str) -> tuple[int | None]:
+    """The CUDA device this thread uses with the cupy backend (CuPy's current device is per thread)."""
+    if backend != "cupy":
+        return (None,)
+    import cupy
+
+    return (cupy.cuda.runtime.getDevice(),)
+
+
+def _same_device(device: int | None) -> None:
+    if device is not None:
+        import cupy
+
+        cupy.cuda.Device(device).use()
+
+
+def distinct_frames(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct frames of ``pairs`` stacked once, and each pair's two indices into the stack.
+
+    Consecutive pairs of a video share a frame (the same array), which is stacked, converted and
+    uploaded once rather than twice.
+    """
+    index: dict[int, int] = {}
+    frames: list[np.ndarray] = []
+    slots = np.empty((2, len(pairs)), np.intp)
+    for i, pair in enumerate(pairs):
+        for j, frame in enumerate(pair):
+            if id(frame) not in index:
+                index[id(frame)] = len(frames)
+                frames.append(frame)
+            slots[j, i] = index[id(frame)]
+    return np.stack(frames), slots[0], slots[1]
 
 
 def run_in_workers(tasks: list[_Task], slots: list[tuple[str, int]]) -> Iterator[VideoResult]:

@@ -14,9 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_video import resolution_change
 
 from flowkit import Resize, VideoReader, compute_flow, dequantize, read_shard_video, shard_index
 from flowkit.synthetic import moving_frames, write_video
+from flowkit.workers import distinct_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--short-side", "64", "--backend", "opencv", "--quiet"]
@@ -170,6 +172,21 @@ def test_bad_videos_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
                                                       "failures.jsonl", "good"]
     again = tsf("extract-flow", src, out, "--short-side", "64", "--backend", "opencv")
     assert again.returncode == 1 and "0 done, 1 skipped, 5 failed" in again.stderr
+
+
+def test_a_resolution_change_mid_stream_keeps_one_size(tmp_path: Path) -> None:
+    # before the reader fixed the size at the first frame, the pair across the change had two
+    # sizes and took the whole run down with a traceback
+    src = make_source(tmp_path / "src", {"good.avi": 6})
+    resolution_change(src / "switch.mpg")
+    out = tmp_path / "out"
+    result = tsf("extract-flow", src, out, *FAST, "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert (out / "annotations.txt").read_text() == "good 6 -1\nswitch 10 -1\n"
+    meta = json.loads((out / "switch/meta.json").read_text())
+    assert (meta["width"], meta["height"], meta["source_width"], meta["source_height"]) == (84, 64, 64, 48)
+    for name in ("img_00010.jpg", "flow_x_00005.jpg", "flow_y_00009.jpg"):
+        assert cv2.imread(str(out / "switch" / name), cv2.IMREAD_UNCHANGED).shape[:2] == (64, 84), name
 
 
 def test_fail_fast_stops_at_the_first_failure(tmp_path: Path) -> None:
@@ -377,6 +394,19 @@ def test_slurm_array_script(source: Path, tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (out / "shards").iterdir()) == ["job0of2-00000.h5", "job1of2-00000.h5"]
     assert (out / "annotations.txt").read_text() == "ClassA/v_a1 10 -1\nClassA/v_a2 7 -1\nClassB/v_b1 8 -1\n"
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_distinct_frames_stacks_each_frame_once(step: int) -> None:
+    # two videos' pairs in one batch, as the worker gathers them: frames shared by pairs are one array
+    videos = [list(moving_frames(5, 16, 16, seed=s)) for s in (0, 1)]
+    pairs = [(v[k], v[k + step]) for v in videos for k in range(len(v) - step)]
+    frames, first, second = distinct_frames(pairs)
+    assert len(frames) == 10
+    for (a, b), i, j in zip(pairs, first, second, strict=True):
+        assert np.array_equal(frames[i], a) and np.array_equal(frames[j], b)
+    equal_but_distinct = [(videos[0][0].copy(), videos[0][1]), (videos[0][0].copy(), videos[0][1])]
+    assert len(distinct_frames(equal_but_distinct)[0]) == 3
 
 
 def test_pairs_batched_across_videos_match_unbatched(tmp_path: Path) -> None:

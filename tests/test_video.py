@@ -103,6 +103,29 @@ def test_reader_resizes_and_applies_rotation(tmp_path: Path) -> None:
         assert next(iter(video)).shape == (42, 32, 3)
 
 
+def resolution_change(path: Path) -> Path:
+    """A real stream whose resolution changes part-way: two H.264 transport streams of 64x48 and
+    96x64 (5 frames each) joined end to end, as concatenated and adaptive streams are."""
+    first = write_video(path.with_suffix(".1.ts"), moving_frames(5, 48, 64), codec="libx264")
+    second = write_video(path.with_suffix(".2.ts"), moving_frames(5, 64, 96, seed=1), codec="libx264")
+    path.write_bytes(first.read_bytes() + second.read_bytes())
+    first.unlink()
+    second.unlink()
+    return path
+
+
+@pytest.mark.parametrize(("resize", "size"), [(Resize(short_side=None), (48, 64)),
+                                              (Resize(short_side=64), (64, 84)),
+                                              (Resize(short_side=None, size=(40, 30)), (30, 40))])
+def test_reader_keeps_the_first_frames_size_when_the_resolution_changes(
+        tmp_path: Path, resize: Resize, size: tuple[int, int]) -> None:
+    with VideoReader(resolution_change(tmp_path / "switch.mpg"), resize) as video:
+        frames = list(video)
+    assert len(frames) == 10
+    assert {f.shape for f in frames} == {(*size, 3)}
+    assert video.source_size == (64, 48)
+
+
 def test_reader_errors_name_the_file(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(os.urandom(4096))
