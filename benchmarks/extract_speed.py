@@ -72,20 +72,6 @@ def _bare_worker(paths: list[Path], barrier: multiprocessing.Barrier, results: m
     results.put((start, time.time(), frames))
 
 
-def bare_loop(paths: list[Path], jobs: int) -> tuple[float, int]:
-    """Seconds and frames of the reference loop, videos dealt round-robin to ``jobs`` processes."""
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(jobs), context.Queue()
-    processes = [context.Process(target=_bare_worker, args=(paths[i::jobs], barrier, results))
-                 for i in range(jobs)]
-    for p in processes:
-        p.start()
-    timings = [results.get() for _ in processes]
-    for p in processes:
-        p.join()
-    return max(t[1] for t in timings) - min(t[0] for t in timings), sum(t[2] for t in timings)
-
-
 def _bare_gpu_worker(paths: list[Path], device: int, batch: int, barrier: multiprocessing.Barrier,
                     results: multiprocessing.Queue) -> None:
     import cupy
@@ -108,13 +94,13 @@ def _bare_gpu_worker(paths: list[Path], device: int, batch: int, barrier: multip
     results.put((start, time.time(), sum(len(v) for v in videos)))
 
 
-def bare_gpu_loop(paths: list[Path], devices: list[int], batch: int) -> tuple[float, int]:
-    """Seconds and frames of the reference GPU loop, videos dealt round-robin to the devices."""
+def bare_loop(paths: list[Path], worker, slots: list[tuple]) -> tuple[float, int]:
+    """Seconds and frames of a reference loop: one process per slot (``worker(paths, *slot,
+    barrier, results)``), videos dealt round-robin, timed from the first start to the last end."""
     context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(len(devices)), context.Queue()
-    processes = [context.Process(target=_bare_gpu_worker,
-                                 args=(paths[i::len(devices)], d, batch, barrier, results))
-                 for i, d in enumerate(devices)]
+    barrier, results = context.Barrier(len(slots)), context.Queue()
+    processes = [context.Process(target=worker, args=(paths[i::len(slots)], *slot, barrier, results))
+                 for i, slot in enumerate(slots)]
     for p in processes:
         p.start()
     timings = [results.get() for _ in processes]
@@ -151,10 +137,10 @@ def main() -> None:
         paths = make_clips(work / "src", args.clips, args.frames)
         total = args.clips * args.frames
         if devices:
-            ref_seconds, ref_frames = bare_gpu_loop(paths, devices, args.batch_pairs)
+            ref_seconds, ref_frames = bare_loop(paths, _bare_gpu_worker, [(d, args.batch_pairs) for d in devices])
             parallel = ["--backend", "cupy", "--devices", args.devices, "--batch-pairs", str(args.batch_pairs)]
         else:
-            ref_seconds, ref_frames = bare_loop(paths, args.jobs)
+            ref_seconds, ref_frames = bare_loop(paths, _bare_worker, [()] * args.jobs)
             parallel = ["--backend", "opencv", "--jobs", str(args.jobs)]
         assert ref_frames == total
         our_seconds = ours(work / "src", work / "out", parallel, total)
