@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from .brox import brox
 from .errors import FlowError
 from .imgops import to_gray
 from .params import BroxParams, TVL1Params, brox_params, tvl1_params
-from .tvl1 import MIN_SIZE, tvl1
+from .tvl1 import MIN_SIZE, coarse_to_fine, tvl1
 from .tvl1_fused import fused_supported, tvl1_fused
 
 __all__ = ["METHODS", "compute_flow", "flow_backend", "flow_params"]
@@ -40,7 +41,7 @@ def compute_flow(
             type it was given), or ``"auto"`` (cupy when a CUDA device
             is usable, else opencv for TV-L1 and numpy for Brox).
         params: for ``tvl1`` a :class:`TVL1Params` or a preset name (``"opencv"``,
-            ``"opencv-cuda"``); for ``brox`` a :class:`BroxParams` or a preset name
+            ``"opencv-cuda"``, ``"accurate"``); for ``brox`` a :class:`BroxParams` or a preset name
             (``"denseflow"``, ``"opencv-cuda"``); ``None`` for the method's defaults.
 
     Returns:
@@ -154,19 +155,44 @@ def _gray_batch(frames: Any, name: str, method: str) -> Any:
 
 
 def _opencv_tvl1(g0: np.ndarray, g1: np.ndarray, params: TVL1Params, uint8: bool) -> np.ndarray:
-    """cv2's DualTVL1 on each pair; uint8 frames are passed as uint8, others as float / 255."""
-    import cv2
+    """cv2's DualTVL1 on each pair; uint8 frames are passed as uint8, others as float / 255.
 
+    With ``restart_level``, which OpenCV lacks, cv2 solves one level at a time from the flow that
+    :func:`flowkit.tvl1.coarse_to_fine` hands it (``useInitialFlow``); OpenCV takes no initial
+    illumination term, so ``gamma`` must then be 0.
+    """
     g0, g1 = _host(g0, "opencv"), _host(g1, "opencv")
+    if params.restart_level is not None:
+        if params.gamma:
+            raise FlowError("the opencv backend cannot restart a level with gamma > 0 (OpenCV takes no "
+                            "initial illumination term); use backend='numpy' or set restart_level=None")
+        u, v = coarse_to_fine(g0, g1, params, functools.partial(_opencv_level, params))
+        return np.stack([u, v], axis=-1)
     out = np.empty((*g0.shape, 2), np.float32)
     for i in range(g0.shape[0]):
-        # a fresh object per pair: calc() lowers its scale count on small frames and keeps it
-        solver = cv2.optflow.DualTVL1OpticalFlow_create(
-            tau=params.tau, lambda_=params.lambda_, theta=params.theta, nscales=params.scales,
-            warps=params.warps, epsilon=params.epsilon, innnerIterations=params.inner_iterations,
-            outerIterations=params.outer_iterations, scaleStep=params.scale_step,
-            gamma=params.gamma, medianFiltering=params.median_filtering, useInitialFlow=False,
-        )
         a, b = (g.astype(np.uint8) if uint8 else g / np.float32(255) for g in (g0[i], g1[i]))
-        out[i] = solver.calc(a, b, None)
+        out[i] = _cv_dual_tvl1(params, params.scales, initial=False).calc(a, b, None)
     return out
+
+
+def _opencv_level(
+    params: TVL1Params, i0: np.ndarray, i1: np.ndarray, flow: list[np.ndarray]
+) -> list[np.ndarray]:
+    """One pyramid level of cv2's DualTVL1 per pair from ``flow`` (``coarse_to_fine``'s ``solve_level``)."""
+    out = np.stack(flow, axis=-1)
+    for i in range(i0.shape[0]):
+        solver = _cv_dual_tvl1(params, 1, initial=True)
+        out[i] = solver.calc(i0[i] / np.float32(255), i1[i] / np.float32(255), np.ascontiguousarray(out[i]))
+    return [out[..., 0], out[..., 1]]
+
+
+def _cv_dual_tvl1(params: TVL1Params, scales: int, initial: bool) -> Any:
+    """A fresh cv2 DualTVL1 object: calc() lowers its scale count on small frames and keeps it."""
+    import cv2
+
+    return cv2.optflow.DualTVL1OpticalFlow_create(
+        tau=params.tau, lambda_=params.lambda_, theta=params.theta, nscales=scales,
+        warps=params.warps, epsilon=params.epsilon, innnerIterations=params.inner_iterations,
+        outerIterations=params.outer_iterations, scaleStep=params.scale_step,
+        gamma=params.gamma, medianFiltering=params.median_filtering, useInitialFlow=initial,
+    )

@@ -1,9 +1,10 @@
 """Image operations on batches of frames ``(N, H, W)`` for NumPy and CuPy.
 
-Each function reproduces the OpenCV operation that ``tvl1flow.cpp`` calls, with the same
-sampling positions, weights and borders, so the TV-L1 solver gives OpenCV's results on any
-backend. On NumPy arrays the median filter and the bicubic remap call OpenCV itself (fast on
-the CPU); the array-module versions, used on CuPy, are tested against it on NumPy.
+Each function reproduces the OpenCV operation that ``tvl1flow.cpp`` calls (and ``cv2.blur``
+for the restart of :func:`flowkit.tvl1.merge_starts`), with the same sampling positions, weights
+and borders, so the TV-L1 solver gives OpenCV's results on any backend. On NumPy arrays the
+median filter, the box mean and the bicubic remap call OpenCV itself (fast on the CPU); the
+array-module versions, used on CuPy, are tested against it on NumPy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from .backend import get_xp
 
 __all__ = [
+    "box_mean",
     "centered_gradient",
     "divergence",
     "forward_gradient",
@@ -157,6 +159,29 @@ def median_filter(images: Any, size: int) -> Any:
     from cupyx.scipy import ndimage
 
     return ndimage.median_filter(images, size=(1, size, size), mode="nearest")
+
+
+def box_mean(images: Any, size: int) -> Any:
+    """Mean over ``size x size`` windows (odd ``size``) with a mirrored border, as ``cv2.blur``."""
+    xp = get_xp(images)
+    if xp is np:
+        import cv2
+
+        out = np.empty_like(images)
+        for i in range(images.shape[0]):
+            out[i] = cv2.blur(images[i], (size, size))
+        return out
+    return box_mean_xp(images, size)
+
+
+def box_mean_xp(images: Any, size: int) -> Any:
+    """Array-module version of :func:`box_mean` (the one that runs on CuPy)."""
+    xp = get_xp(images)
+    _, h, w = images.shape
+    r = size // 2
+    padded = xp.pad(images, ((0, 0), (r, r), (r, r)), mode="reflect")  # cv2's BORDER_REFLECT_101
+    rows = sum(padded[:, :, k:k + w] for k in range(size))
+    return sum(rows[:, k:k + h] for k in range(size)) * xp.float32(1 / (size * size))
 
 
 def centered_gradient(images: Any) -> tuple[Any, Any]:

@@ -44,9 +44,13 @@ class TVL1Params(JsonConfig):
     inner_iterations: int = 30  # primal-dual steps between two median filterings
     outer_iterations: int = 10  # median filterings per warping
     median_filtering: int = 5  # median filter size (0 or 1: off; 3 or 5)
+    # pyramid level (0: the frame) solved a second time from zero flow, each pixel keeping the
+    # start that fits the frames better (see flowkit.tvl1.merge_starts); None: off, as OpenCV
+    restart_level: int | None = None
+    restart_gate: float = 10.0  # px at the frame's scale: farther apart, the restarted start is not kept
 
     def __post_init__(self) -> None:
-        positive = ("tau", "lambda_", "theta", "epsilon")
+        positive = ("tau", "lambda_", "theta", "epsilon", "restart_gate")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise FlowError(f"TVL1Params.{name} must be > 0, got {getattr(self, name)!r}")
@@ -62,6 +66,9 @@ class TVL1Params(JsonConfig):
             raise FlowError(
                 f"TVL1Params.median_filtering must be 0, 1 (off), 3 or 5, got {self.median_filtering!r}"
             )
+        level = self.restart_level
+        if level is not None and (not isinstance(level, int) or isinstance(level, bool) or level < 0):
+            raise FlowError(f"TVL1Params.restart_level must be None (off) or an integer >= 0, got {level!r}")
 
 
 TVL1_PRESETS: dict[str, TVL1Params] = {
@@ -71,7 +78,7 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     # denseflow and dense_flow used for most published two-stream flows.
     "opencv-cuda": TVL1Params(inner_iterations=1, outer_iterations=300, median_filtering=1),
     # More accurate than OpenCV's and scikit-image's defaults on the shared ground truth (mean
-    # end-point error 1.96 px against 4.86 and 2.52), and faster than OpenCV's defaults; the
+    # end-point error 1.92 px against 4.86 and 2.52), and faster than OpenCV's defaults; the
     # TV-L1 model is the same, the numerical choices differ. Each was measured on the nine
     # shared pairs (benchmarks/flow_accuracy.py; FlyingChairs 0-4, Sintel alley_1 and cave_2):
     # - scale_step 0.5 and a pyramid as deep as the 16 px minimum allows (scales=32 is never
@@ -86,11 +93,19 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     # - 3 x 10 iterations per warping (OpenCV: up to 300): 5 x 10 gains 2% on FlyingChairs 1
     #   (1.25 -> 1.23) at 1.9x the time.
     # - epsilon 0.02 (OpenCV: 0.01): a third less time on Sintel, mean 1.948 -> 1.957.
-    # Its weak spot: FlyingChairs 1 (a textureless chair over water), 1.25 against OpenCV's
-    # 1.17: every pyramid deep enough for FlyingChairs 4 blurs the chair's motion into the
-    # water between its legs at the coarse levels (1.17 at OpenCV's 5 levels, 1.25 at 12).
+    # - restart_level 1, restart_gate 10: the half-size level is solved a second time from zero
+    #   flow, as a pyramid that stopped there would, and each pixel keeps that start where it
+    #   fits the frames better and lies within 10 px (frame scale) of the deep start
+    #   (flowkit.tvl1.merge_starts). Every pyramid deep enough for FlyingChairs 4 blurs the
+    #   motion of FlyingChairs 1's textureless chair into the water between its legs (1.25
+    #   against OpenCV's 1.17); the restart gives 1.15 there and a mean of 1.919 rather than
+    #   1.958, at about 1.3x the time. Restarting at level 0 instead: mean 1.947 at 2x the
+    #   time; at level 2: FlyingChairs 1 1.24. Gates of 6 and 16 px pass every pair (means
+    #   1.933, 1.926); 4 px leaves FlyingChairs 1 at 1.21, 24 px and no gate lose FlyingChairs
+    #   4 (3.44, 4.05), whose fresh start misses its 25 px motion yet fits some patches better.
     "accurate": TVL1Params(lambda_=0.15, theta=0.5, scales=32, scale_step=0.5, warps=10,
-                           inner_iterations=10, outer_iterations=3, epsilon=0.02),
+                           inner_iterations=10, outer_iterations=3, epsilon=0.02, restart_level=1,
+                           restart_gate=10.0),
 }
 
 

@@ -5,7 +5,9 @@ The scheme is that of Sánchez, Meinhardt-Llopis and Facciolo (IPOL 2013) as Ope
 level ``warps`` bicubic warpings of the second frame, and at each warping primal-dual
 iterations that stop when the squared flow update summed over the image falls below
 ``epsilon**2 * H * W``, with a median filter of the flow every ``inner_iterations``. The dual
-variables start at zero on each level.
+variables start at zero on each level. One addition of ours, off in OpenCV's presets: a level
+can be solved twice, from the coarser levels' flow and from zero (``restart_level``), each pixel
+keeping the better start (:func:`merge_starts`).
 
 Every step works on ``(N, H, W)`` arrays of any array module. Each pair stops on its own test:
 pairs that have converged leave the working set and keep their values, so a pair gives the
@@ -14,6 +16,7 @@ same flow in a batch as alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ import numpy as np
 
 from .backend import get_xp
 from .imgops import (
+    box_mean,
     centered_gradient,
     divergence,
     forward_gradient,
@@ -30,9 +34,18 @@ from .imgops import (
 )
 from .params import TVL1Params
 
-__all__ = ["MIN_SIZE", "image_pyramids", "pyramid_sizes", "tvl1"]
+__all__ = [
+    "MIN_SIZE",
+    "RESTART_WINDOW",
+    "coarse_to_fine",
+    "image_pyramids",
+    "merge_starts",
+    "pyramid_sizes",
+    "tvl1",
+]
 
 MIN_SIZE = 16  # OpenCV stops the pyramid before a level narrower or lower than this
+RESTART_WINDOW = 5  # px of the level: the window over which merge_starts compares the two starts
 _FLT_EPSILON = np.float32(np.finfo(np.float32).eps)
 
 
@@ -68,19 +81,74 @@ def tvl1(i0: Any, i1: Any, params: TVL1Params) -> Any:
     Returns:
         ``(N, H, W, 2)`` float32 flow (x, y) such that ``i0(x, y) ~ i1(x + u, y + v)``.
     """
+    flow = coarse_to_fine(i0, i1, params, lambda a, b, f: _solve_level(a, b, f, params),
+                          components=3 if params.gamma else 2)
+    return get_xp(i0).stack(flow[:2], axis=-1)
+
+
+SolveLevel = Callable[[Any, Any, list[Any]], list[Any]]
+
+
+def coarse_to_fine(
+    i0: Any, i1: Any, params: TVL1Params, solve_level: SolveLevel, components: int = 2
+) -> list[Any]:
+    """The flow components at the frame's size, refined level by level from the coarsest.
+
+    ``solve_level(i0, i1, flow)`` returns a level's flow refined from ``flow``, the list of
+    ``(N, H, W)`` components (x, y and, with ``gamma``, the illumination term). Between levels
+    the flow is resized bilinearly and x and y are scaled by ``1 / scale_step``, as OpenCV does.
+    At ``params.restart_level`` (below the coarsest level, where both starts would be zero) the
+    level is solved a second time from zero and :func:`merge_starts` merges the two.
+    """
     xp = get_xp(i0)
     sizes, levels0, levels1 = image_pyramids(i0, i1, params)
-    n = i0.shape[0]
-    flow = [xp.zeros((n, *sizes[-1]), xp.float32) for _ in range(3 if params.gamma else 2)]
+    flow = [xp.zeros((i0.shape[0], *sizes[-1]), xp.float32) for _ in range(components)]
     upscale = xp.float32(1.0 / params.scale_step)
     for level in range(len(sizes) - 1, -1, -1):
-        flow = _solve_level(levels0[level], levels1[level], flow, params)
+        solved = solve_level(levels0[level], levels1[level], flow)
+        if level == params.restart_level and level < len(sizes) - 1:
+            fresh = solve_level(levels0[level], levels1[level], [xp.zeros_like(f) for f in flow])
+            gate = params.restart_gate * params.scale_step**level
+            solved = merge_starts(levels0[level], levels1[level], solved, fresh, gate)
+        flow = solved
         if level == 0:
             break
         flow = [resize_linear(f, sizes[level - 1]) for f in flow]
         flow[0] = flow[0] * upscale
         flow[1] = flow[1] * upscale
-    return xp.stack(flow[:2], axis=-1)
+    return flow
+
+
+def merge_starts(i0: Any, i1: Any, carried: list[Any], fresh: list[Any], gate: float) -> list[Any]:
+    """Per pixel, the ``fresh`` flow where it fits the frames better than ``carried`` and is near it.
+
+    The fit is TV-L1's own data term, ``|I1(x + u) - I0(x)|`` with the solver's bicubic warp,
+    averaged over windows of :data:`RESTART_WINDOW` x :data:`RESTART_WINDOW` px. ``fresh`` is kept
+    only within ``gate`` px of ``carried``: a start from zero that ends farther away has lost a motion larger than one
+    level's warps can follow, however well it fits a textureless patch.
+
+    Args:
+        i0, i1: ``(N, H, W)`` frames of the level.
+        carried, fresh: the flow components of the two starts, ``(N, H, W)`` each.
+        gate: the largest distance in px between the starts' (x, y) flows at which ``fresh`` is kept.
+    """
+    xp = get_xp(i0)
+    grid_y, grid_x = _pixel_grid(i0)
+
+    def misfit(flow: list[Any]) -> Any:
+        (warped,) = remap_cubic((i1,), grid_x + flow[0], grid_y + flow[1])
+        return box_mean(xp.abs(warped - i0), RESTART_WINDOW)
+
+    near = xp.hypot(fresh[0] - carried[0], fresh[1] - carried[1]) < xp.float32(gate)
+    keep = near & (misfit(fresh) < misfit(carried))
+    return [xp.where(keep, f, c) for f, c in zip(fresh, carried)]
+
+
+def _pixel_grid(images: Any) -> tuple[Any, Any]:
+    """``(y, x)`` float32 pixel coordinates of ``(N, H, W)`` images, each ``(H, W)``."""
+    xp = get_xp(images)
+    _, h, w = images.shape
+    return xp.meshgrid(xp.arange(h, dtype=xp.float32), xp.arange(w, dtype=xp.float32), indexing="ij")
 
 
 @dataclass
@@ -105,8 +173,7 @@ def _solve_level(i0: Any, i1: Any, flow: list[Any], params: TVL1Params) -> list[
     lt = xp.float32(params.lambda_ * params.theta)
     stop = np.float32(params.epsilon**2 * h * w)
     i1x, i1y = centered_gradient(i1)
-    grid_y, grid_x = xp.meshgrid(xp.arange(h, dtype=xp.float32), xp.arange(w, dtype=xp.float32),
-                                 indexing="ij")
+    grid_y, grid_x = _pixel_grid(i0)
     # state: flow components, then two dual components per flow component
     state = [f.astype(xp.float32, copy=True) for f in flow]
     state += [xp.zeros_like(i0) for _ in range(2 * len(flow))]

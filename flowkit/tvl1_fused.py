@@ -23,10 +23,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from .backend import get_xp
-from .imgops import centered_gradient, resize_linear
+from .imgops import centered_gradient
 from .params import TVL1Params
 from .sortnet import median_cuda
-from .tvl1 import image_pyramids
+from .tvl1 import coarse_to_fine
 
 __all__ = ["FusedTVL1", "Launcher", "cupy_launcher", "fused_supported", "kernel_source", "tvl1_fused"]
 
@@ -74,22 +74,10 @@ class FusedTVL1:
 
     def __call__(self, i0: Any, i1: Any) -> Any:
         """``(N, H, W, 2)`` flow from ``(N, H, W)`` float32 frames, as :func:`flowkit.tvl1.tvl1`."""
-        xp = get_xp(i0)
-        params = self.params
-        sizes, levels0, levels1 = image_pyramids(i0, i1, params)
-        n = i0.shape[0]
-        flow = xp.zeros((n, 2, *sizes[-1]), xp.float32)
-        upscale = xp.float32(1.0 / params.scale_step)
-        for level in range(len(sizes) - 1, -1, -1):
-            flow = self._solve_level(levels0[level], levels1[level], flow)
-            if level == 0:
-                break
-            h, w = sizes[level - 1]
-            flow = resize_linear(flow.reshape(2 * n, *sizes[level]), (h, w)).reshape(n, 2, h, w) * upscale
-        return xp.ascontiguousarray(flow.transpose(0, 2, 3, 1))
+        return get_xp(i0).stack(coarse_to_fine(i0, i1, self.params, self._solve_level), axis=-1)
 
-    def _solve_level(self, i0: Any, i1: Any, flow: Any) -> Any:
-        """Warpings and iterations on one level; ``flow`` is ``(N, 2, H, W)``."""
+    def _solve_level(self, i0: Any, i1: Any, flow: list[Any]) -> list[Any]:
+        """Warpings and iterations on one level; ``flow`` is ``[u, v]``, each ``(N, H, W)``."""
         xp = get_xp(i0)
         params = self.params
         n, h, w = i0.shape
@@ -97,7 +85,7 @@ class FusedTVL1:
         i0, i1 = xp.ascontiguousarray(i0), xp.ascontiguousarray(i1)
         i1x, i1y = xp.ascontiguousarray(i1x), xp.ascontiguousarray(i1y)
         state = xp.zeros((2, 6, n, h, w), xp.float32)
-        state[0, :2] = flow.transpose(1, 0, 2, 3)
+        state[0, :2] = xp.stack(flow)
         cur = xp.zeros(n, xp.int32)
         active = xp.ones(n, xp.int32)
         err = xp.zeros(n, xp.uint64)
@@ -129,7 +117,8 @@ class FusedTVL1:
                             break
                 if len(pairs) == 0:
                     break
-        return state[cur, :2, xp.arange(n)]
+        solved = state[cur, :2, xp.arange(n)]
+        return [solved[:, 0], solved[:, 1]]
 
 
 def tvl1_fused(i0: Any, i1: Any, params: TVL1Params, poll: int = 10) -> Any:

@@ -14,9 +14,6 @@ from flowkit.synthetic import smooth_flow, texture, translation_flow, warped_pai
 from flowkit.tvl1 import pyramid_sizes
 
 PAIRS = find_ground_truth(SHARED / "flow-gt") if SHARED.is_dir() else []
-# FlyingChairs 1 (a textureless chair over water) needs OpenCV's shallow pyramid, which loses
-# the large motions of FlyingChairs 4 and Sintel cave_2; the preset's EPE there is 1.25, the bar 1.21.
-ACCURATE_MISSES = {"flyingchairs/0000001"}
 
 
 @functools.cache
@@ -47,9 +44,7 @@ def test_numpy_epe_within_3_percent_of_opencv(shared_data, pair, preset):
 
 @pytest.mark.shared
 @pytest.mark.slow
-@pytest.mark.parametrize("pair", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="the bar is 1.21, the preset gives 1.25"))
-    if p.name in ACCURATE_MISSES else p for p in PAIRS], ids=[p.name for p in PAIRS])
+@pytest.mark.parametrize("pair", PAIRS, ids=[p.name for p in PAIRS])
 def test_accurate_preset_within_3_percent_of_the_better_reference(shared_data, pair):
     better = min(_epe(pair.name, "opencv", "opencv"), _epe(pair.name, "skimage", ""))
     assert _epe(pair.name, "numpy", "accurate") <= 1.03 * better

@@ -6,6 +6,8 @@ import pytest
 from scipy import ndimage
 
 from flowkit.imgops import (
+    box_mean,
+    box_mean_xp,
     centered_gradient,
     divergence,
     forward_gradient,
@@ -58,6 +60,19 @@ def test_remap_cubic_twin_matches_cv2(images):
 def test_remap_far_outside_is_zero(images):
     far = np.full(images.shape, -50.0, np.float32)
     assert not remap_cubic_xp((images,), far, far)[0].any()
+
+
+@pytest.mark.parametrize("size", [3, 5, 9])
+def test_box_mean_twin_matches_cv2(images, size):
+    ours = box_mean_xp(images, size)
+    via_cv2 = box_mean(images, size)
+    for i in range(2):
+        ref = cv2.blur(images[i], (size, size))
+        np.testing.assert_allclose(ours[i], ref, atol=1e-3)
+        np.testing.assert_array_equal(via_cv2[i], ref)
+    # the border is mirrored without repeating the edge pixel, as cv2's BORDER_REFLECT_101
+    mirrored = np.abs(np.arange(-(size // 2), size // 2 + 1))
+    np.testing.assert_allclose(ours[0, 0, 0], images[0][np.ix_(mirrored, mirrored)].mean(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("size", [3, 5])

@@ -1,6 +1,7 @@
 """TV-L1 through ``compute_flow``: accuracy on generated pairs, agreement with OpenCV, batching, errors."""
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -16,6 +17,7 @@ from flowkit import (
     endpoint_error,
     tvl1_params,
 )
+from flowkit.tvl1 import coarse_to_fine, merge_starts
 
 MARGIN = 8  # px left out at the borders, where part of the motion leaves the frame
 
@@ -111,6 +113,57 @@ def test_params_serialise_and_presets():
     cuda = tvl1_params("opencv-cuda")
     assert (cuda.inner_iterations, cuda.outer_iterations, cuda.median_filtering) == (1, 300, 1)
     assert tvl1_params(None) == TVL1Params() == tvl1_params("opencv")
+    restarting = replace(params, restart_level=1, restart_gate=6.0)
+    assert TVL1Params.from_dict(json.loads(json.dumps(restarting.to_dict()))) == restarting
+
+
+def test_merge_starts_keeps_the_better_fit_only_near_the_carried_flow():
+    prev, nxt, _ = make_pair(48, 120, shift=(8.0, 0.0))
+    i0, i1 = (f.astype(np.float32)[None] for f in (prev, nxt))
+    zero = np.zeros_like(i0)
+    # thirds: fresh exact, carried 2 px off; carried exact, fresh 3 px off; fresh exact, carried 8 px away
+    carried, fresh = (np.repeat(np.float32(thirds), 40)[None, None].repeat(48, 1)
+                      for thirds in ((6, 8, 0), (8, 5, 8)))
+    u, v = merge_starts(i0, i1, [carried, zero], [fresh, zero], gate=5.0)
+    rows = slice(4, -4)
+    assert (u[0, rows, 4:36] == 8).all()
+    assert (u[0, rows, 44:76] == 8).all()
+    assert (u[0, rows, 84:108] == 0).all()
+    assert not v.any()
+
+
+def test_coarse_to_fine_solves_the_restart_level_twice_once_from_zero():
+    prev, nxt, _ = make_pair(64, 80, seed=2)
+    i0, i1 = (f.astype(np.float32)[None] for f in (prev, nxt))
+    calls = []
+
+    def add_one(a, b, flow):  # a level "solver" whose starts can be told apart
+        calls.append((a.shape[1:], float(flow[0].max())))
+        return [f + 1 for f in flow]
+
+    params = TVL1Params(scales=3, scale_step=0.5, restart_level=1)
+    u, _ = coarse_to_fine(i0, i1, params, add_one)
+    assert u.shape == (1, 64, 80)
+    assert [c[0] for c in calls] == [(16, 20), (32, 40), (32, 40), (64, 80)]
+    assert [c[1] for c in calls[:3]] == [0.0, 2.0, 0.0]
+    calls.clear()
+    # at the coarsest level both starts are zero: no restart
+    coarse_to_fine(i0, i1, replace(params, restart_level=2), add_one)
+    assert [c[0] for c in calls] == [(16, 20), (32, 40), (64, 80)]
+
+
+def test_a_restart_below_the_pyramid_changes_nothing():
+    prev, nxt, _ = make_pair(seed=6)
+    params = tvl1_params("accurate")
+    off = compute_flow(prev, nxt, backend="numpy", params=replace(params, restart_level=None))
+    below = compute_flow(prev, nxt, backend="numpy", params=replace(params, restart_level=9))
+    np.testing.assert_array_equal(below, off)
+
+
+def test_opencv_backend_cannot_restart_with_the_illumination_term():
+    prev, nxt, _ = make_pair(seed=7)
+    with pytest.raises(FlowError, match="cannot restart a level with gamma > 0"):
+        compute_flow(prev, nxt, backend="opencv", params=TVL1Params(gamma=0.1, restart_level=1))
 
 
 GOOD = np.zeros((32, 32), np.uint8)
@@ -145,7 +198,8 @@ def test_cupy_without_a_device_says_why():
 
 
 @pytest.mark.parametrize("field, value", [("tau", 0), ("scale_step", 1.0), ("warps", 0),
-                                          ("median_filtering", 7), ("gamma", -1.0), ("scales", 2.5)])
+                                          ("median_filtering", 7), ("gamma", -1.0), ("scales", 2.5),
+                                          ("restart_level", -1), ("restart_level", 1.0), ("restart_gate", 0)])
 def test_bad_params(field, value):
     with pytest.raises(FlowError, match=f"TVL1Params.{field}"):
         TVL1Params(**{field: value})
