@@ -180,8 +180,8 @@ def _opencv_level(
 ) -> list[np.ndarray]:
     """One pyramid level of cv2's DualTVL1 per pair from ``flow`` (``coarse_to_fine``'s ``solve_level``)."""
     out = np.stack(flow, axis=-1)
+    solver = _cv_dual_tvl1(params, 1, initial=True)  # one level: no scale count for calc() to lower
     for i in range(i0.shape[0]):
-        solver = _cv_dual_tvl1(params, 1, initial=True)
         out[i] = solver.calc(i0[i] / np.float32(255), i1[i] / np.float32(255), np.ascontiguousarray(out[i]))
     return [out[..., 0], out[..., 1]]
 
