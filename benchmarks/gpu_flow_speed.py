@@ -1,17 +1,19 @@
 """TV-L1 frame pairs per second on one CUDA GPU at 340x256, batch 1 to 256, with accuracy and peers.
 
-Usage: python benchmarks/gpu_flow_speed.py [--batch 1 --batch 8 ...] [--preset opencv] [--repeats 3]
-       [--data ../shared/data] [--cucim-pairs 8] [--json results.json]
+Usage: python benchmarks/gpu_flow_speed.py [--batch 1 --batch 8 ...] [--per-launch 1 --per-launch 4 ...]
+       [--preset opencv] [--repeats 3] [--data ../shared/data] [--cucim-pairs 8] [--json results.json]
 
 Frames are consecutive frames of ../shared/data/videos/demo.mp4 (340x256, a real action clip),
-repeated to fill the largest batch; they are uploaded once, and each timing covers the whole flow
-call on device arrays (gray conversion, pyramid, warpings, iterations) up to a device
-synchronisation. In the same run:
+repeated to fill the largest batch; they are uploaded once as float32 gray, and each timing covers
+the whole flow call on device arrays (pyramid, warpings, iterations) up to a device
+synchronisation. Each ``--per-launch`` K (default 1) times the fused solver with K primal-dual
+iterations per kernel launch (:class:`flowkit.tvl1_fused.FusedTVL1`), side by side at every batch
+size. In the same run:
 
 - the array-code CuPy solver (:func:`flowkit.tvl1.tvl1`, the fused kernels' twin) at one batch size;
 - cuCIM's ``optical_flow_tvl1`` (a peer on CuPy, one pair per call) when cuCIM is installed;
-- end-point error on the ground-truth pairs under ``DATA/flow-gt`` of our fused solver, of
-  OpenCV's CPU DualTVL1 with the same parameters (when ``cv2.optflow`` is available) and of cuCIM.
+- end-point error on the ground-truth pairs under ``DATA/flow-gt`` of our fused solver (each K),
+  of OpenCV's CPU DualTVL1 with the same parameters (when ``cv2.optflow`` is available) and of cuCIM.
 
 Prints a Markdown table per part and the ratios ours / peer; exits 1 without a usable device.
 """
@@ -32,6 +34,7 @@ import numpy as np
 from flowkit import compute_flow, cuda_status, endpoint_error, find_ground_truth, read_flo, read_image
 from flowkit.params import tvl1_params
 from flowkit.tvl1 import tvl1
+from flowkit.tvl1_fused import tvl1_fused
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -88,23 +91,24 @@ def speed(args: argparse.Namespace, results: dict) -> None:
     import cupy
 
     video = args.data / "videos" / "demo.mp4"
-    frames = cupy.asarray(clip_frames(video, max(args.batch) + 1))
-    print(f"\n## Pairs per second at {frames.shape[2]}x{frames.shape[1]} ({video.name}, preset {args.preset})\n")
-    print("| solver | batch | ms per call | pairs/s |\n| --- | ---: | ---: | ---: |")
+    gray = cupy.asarray(clip_frames(video, max(args.batch) + 1)).astype(cupy.float32)
+    params = tvl1_params(args.preset)
+    print(f"\n## Pairs per second at {gray.shape[2]}x{gray.shape[1]} ({video.name}, preset {args.preset})\n")
+    print("| solver | iterations per launch | batch | ms per call | pairs/s |\n| --- | ---: | ---: | ---: | ---: |")
     rows = []
     for batch in args.batch:
-        s = timed(lambda b=batch: compute_flow(frames[:b], frames[1:b + 1], backend="cupy", params=args.preset),
-                  args.repeats)
-        rows.append({"solver": "fused", "batch": batch, "seconds": s, "pairs_per_second": batch / s})
-        print(f"| tsf fused | {batch} | {1000 * s:.1f} | {batch / s:.1f} |", flush=True)
-    params = tvl1_params(args.preset)
-    gray = frames.astype(cupy.float32)
+        for k in args.per_launch:
+            s = timed(lambda b=batch, k=k: tvl1_fused(gray[:b], gray[1:b + 1], params, iterations_per_launch=k),
+                      args.repeats)
+            rows.append({"solver": "fused", "per_launch": k, "batch": batch, "seconds": s,
+                         "pairs_per_second": batch / s})
+            print(f"| tsf fused | {k} | {batch} | {1000 * s:.1f} | {batch / s:.1f} |", flush=True)
     batch = min(32, max(args.batch))
     s = timed(lambda: tvl1(gray[:batch], gray[1:batch + 1], params), 1)
     rows.append({"solver": "array", "batch": batch, "seconds": s, "pairs_per_second": batch / s})
-    print(f"| tsf array code (twin) | {batch} | {1000 * s:.1f} | {batch / s:.1f} |")
+    print(f"| tsf array code (twin) | - | {batch} | {1000 * s:.1f} | {batch / s:.1f} |")
     if have_cucim():
-        host = cupy.asnumpy(frames[: args.cucim_pairs + 1]).astype(np.float32)
+        host = cupy.asnumpy(gray[: args.cucim_pairs + 1])
         cucim_flow(host[0], host[1])
         cupy.cuda.Device().synchronize()
         start = time.perf_counter()
@@ -112,7 +116,7 @@ def speed(args: argparse.Namespace, results: dict) -> None:
             cucim_flow(host[i], host[i + 1])
         s = (time.perf_counter() - start) / args.cucim_pairs
         rows.append({"solver": "cucim", "batch": 1, "seconds": s, "pairs_per_second": 1 / s})
-        print(f"| cuCIM optical_flow_tvl1 | 1 | {1000 * s:.1f} | {1 / s:.1f} |")
+        print(f"| cuCIM optical_flow_tvl1 | - | 1 | {1000 * s:.1f} | {1 / s:.1f} |")
         best = max(r["pairs_per_second"] for r in rows if r["solver"] == "fused")
         results["ratio_fused_best_to_cucim"] = best * s
         print(f"\nours (best batch) / cuCIM: **{best * s:.1f}x** the pairs per second")
@@ -129,24 +133,31 @@ def accuracy(args: argparse.Namespace, results: dict) -> None:
     params = tvl1_params(args.preset)
     opencv = hasattr(cv2, "optflow")
     cucim = have_cucim()
+    import cupy
+
+    fused = [f"fused_{k}" for k in args.per_launch]
     print(f"\n## End-point error on {len(pairs)} ground-truth pairs (preset {args.preset})\n")
-    print("| pair | tsf fused (GPU) | OpenCV DualTVL1 (CPU) | cuCIM |\n| --- | ---: | ---: | ---: |")
+    print("| pair | " + " | ".join(f"tsf fused, {k} per launch (GPU)" for k in args.per_launch)
+          + " | OpenCV DualTVL1 (CPU) | cuCIM |\n|" + " --- |" * (len(fused) + 3))
     rows = []
     for pair in pairs:
         i0, i1 = read_image(pair.frame0), read_image(pair.frame1)
         truth = read_flo(pair.flow)
-        row = {"pair": pair.name,
-               "fused": endpoint_error(compute_flow(i0, i1, backend="cupy", params=params), truth)}
+        g0, g1 = (cupy.asarray(_gray(i)[None]) for i in (i0, i1))
+        row = {"pair": pair.name}
+        for key, k in zip(fused, args.per_launch):
+            row[key] = endpoint_error(cupy.asnumpy(tvl1_fused(g0, g1, params, iterations_per_launch=k)[0]), truth)
         if opencv:
             row["opencv"] = endpoint_error(compute_flow(i0, i1, backend="opencv", params=params), truth)
         if cucim:
             row["cucim"] = endpoint_error(cucim_flow(_gray(i0), _gray(i1)), truth)
         rows.append(row)
-        print(f"| {pair.name} | {row['fused']:.3f} | {_cell(row, 'opencv')} | {_cell(row, 'cucim')} |")
-    means = {k: float(np.mean([r[k] for r in rows])) for k in ("fused", "opencv", "cucim") if k in rows[0]}
-    print(f"| **mean** | {means['fused']:.3f} | {_cell(means, 'opencv')} | {_cell(means, 'cucim')} |")
+        print(f"| {pair.name} | " + " | ".join(_cell(row, key) for key in [*fused, "opencv", "cucim"]) + " |")
+    means = {k: float(np.mean([r[k] for r in rows])) for k in (*fused, "opencv", "cucim") if k in rows[0]}
+    print("| **mean** | " + " | ".join(_cell(means, key) for key in [*fused, "opencv", "cucim"]) + " |")
     if opencv:
-        print(f"\nfused / OpenCV mean EPE: **{means['fused'] / means['opencv']:.4f}**")
+        for key, k in zip(fused, args.per_launch):
+            print(f"\nfused ({k} per launch) / OpenCV mean EPE: **{means[key] / means['opencv']:.4f}**")
     else:
         print("\ncv2.optflow (opencv-contrib) is not installed here: OpenCV's column is empty; "
               "benchmarks/flow_accuracy.py gives it on any CPU")
@@ -165,6 +176,8 @@ def _cell(row: dict, key: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, action="append", help="batch sizes (default 1 to 256)")
+    parser.add_argument("--per-launch", type=int, action="append",
+                        help="primal-dual iterations per kernel launch of the fused solver (default 1)")
     parser.add_argument("--preset", default="opencv")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=DATA, help="folder with videos/demo.mp4 and flow-gt/")
@@ -173,6 +186,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.batch = sorted(args.batch or BATCHES)
+    args.per_launch = args.per_launch or [1]
     if (reason := cuda_status()) is not None:
         print(f"no GPU: {reason}", file=sys.stderr)
         return 1

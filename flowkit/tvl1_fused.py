@@ -7,6 +7,12 @@ the device, where the last block of each pair to finish applies the pair's stopp
 pairs' states only every ``poll`` iterations, to leave the loop and to launch blocks only for the
 pairs still iterating. The median filter is a sorting-network kernel.
 
+With ``iterations_per_launch`` k > 1, one kernel runs k iterations on tiles in shared memory
+(:data:`TILE`, overlapping by 2k px), which reads and writes the state once per k iterations and
+launches k times fewer kernels. Each iteration's stopping test is still applied: a pair that stops
+inside a chunk is rerun from the chunk's start for the iterations it needed, once per warping, so
+the flow is the same as with one iteration per launch.
+
 The kernels' source is ``flowkit/cuda/tvl1.cu``; their NumPy twins are the array code of
 :mod:`flowkit.tvl1` and :mod:`flowkit.imgops`. :class:`FusedTVL1` runs on any object with the
 :class:`Launcher` interface: CuPy's compiled module on a GPU (:func:`cupy_launcher`), or the
@@ -31,6 +37,10 @@ from .tvl1 import coarse_to_fine
 __all__ = ["FusedTVL1", "Launcher", "cupy_launcher", "fused_supported", "kernel_source", "tvl1_fused"]
 
 BLOCK = (32, 8)  # threads per tile (x, y): a warp reads 128 contiguous bytes of a row
+# (x, y) px of a tile of tsf_steps: its six state planes take 42 KiB, under the 48 KiB of shared
+# memory a block gets without opting in; 7 px per thread, a row of 64 is two warps' loads
+TILE = (64, 28)
+MAX_PER_LAUNCH = 8  # most iterations in one launch of tsf_steps: an inner tile of 48 x 12 px
 
 
 class Launcher(Protocol):
@@ -43,7 +53,10 @@ class Launcher(Protocol):
 def kernel_source() -> str:
     """The CUDA source of the fused kernels, with the median networks filled in."""
     source = resources.files("flowkit").joinpath("cuda/tvl1.cu").read_text()
-    return source.replace("/*MEDIAN9*/", median_cuda(9)).replace("/*MEDIAN25*/", median_cuda(25))
+    sizes = {"TSF_TILE_W": TILE[0], "TSF_TILE_H": TILE[1], "TSF_THREADS": BLOCK[0] * BLOCK[1],
+             "TSF_CHUNK_MAX": MAX_PER_LAUNCH}
+    defines = "".join(f"#define {name} {value}\n" for name, value in sizes.items())
+    return defines + source.replace("/*MEDIAN9*/", median_cuda(9)).replace("/*MEDIAN25*/", median_cuda(25))
 
 
 @functools.cache
@@ -71,6 +84,11 @@ class FusedTVL1:
     params: TVL1Params
     launch: Launcher
     poll: int = 10  # iterations between two reads of the pairs' states by the host
+    iterations_per_launch: int = 1  # k > 1: k iterations per launch of the tiled kernel tsf_steps
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.iterations_per_launch <= MAX_PER_LAUNCH:
+            raise ValueError(f"iterations_per_launch must be 1 to {MAX_PER_LAUNCH}, not {self.iterations_per_launch}")
 
     def __call__(self, i0: Any, i1: Any) -> Any:
         """``(N, H, W, 2)`` flow from ``(N, H, W)`` float32 frames, as :func:`flowkit.tvl1.tvl1`."""
@@ -84,43 +102,80 @@ class FusedTVL1:
         i1x, i1y = centered_gradient(i1)
         i0, i1 = xp.ascontiguousarray(i0), xp.ascontiguousarray(i1)
         i1x, i1y = xp.ascontiguousarray(i1x), xp.ascontiguousarray(i1y)
-        state = xp.zeros((2, 6, n, h, w), xp.float32)
-        state[0, :2] = xp.stack(flow)
-        cur = xp.zeros(n, xp.int32)
-        active = xp.ones(n, xp.int32)
-        err = xp.zeros(n, xp.uint64)
-        arrived = xp.zeros(n, xp.uint32)
-        ix, iy, rc = (xp.empty((n, h, w), xp.float32) for _ in range(3))
-        grid = ((w + BLOCK[0] - 1) // BLOCK[0], (h + BLOCK[1] - 1) // BLOCK[1])
-        lt = np.float32(params.lambda_ * params.theta)
-        theta, taut = np.float32(params.theta), np.float32(params.tau / params.theta)
-        stop = np.float64(np.float32(params.epsilon**2 * h * w))
+        level = _Level(xp.zeros((2, 6, n, h, w), xp.float32), xp.zeros(n, xp.int32), xp.ones(n, xp.int32),
+                       xp.zeros(n, xp.int32), *(xp.empty((n, h, w), xp.float32) for _ in range(3)),
+                       xp.zeros((n, MAX_PER_LAUNCH) if self.iterations_per_launch > 1 else n, xp.uint64),
+                       xp.zeros(n, xp.uint32), np.int32(n), np.int32(h), np.int32(w))
+        level.state[0, :2] = xp.stack(flow)
+        grid = _grid(h, w, BLOCK)
         median = params.median_filtering if params.median_filtering > 1 else 0
-        ni, nh, nw = np.int32(n), np.int32(h), np.int32(w)
         for _ in range(params.warps):
-            active.fill(1)
-            self.launch("tsf_warp", (*grid, n), BLOCK, (state, cur, i0, i1, i1x, i1y, ix, iy, rc, ni, nh, nw))
+            level.active.fill(1)
+            self.launch("tsf_warp", (*grid, n), BLOCK, (level.state, level.cur, i0, i1, i1x, i1y, level.ix, level.iy,
+                                                        level.rc, level.n, level.h, level.w))
             pairs = xp.arange(n, dtype=xp.int32)
             steps = 0
             for _ in range(params.outer_iterations):
                 if median:
                     self.launch("tsf_median", (*grid, len(pairs)), BLOCK,
-                                (state, cur, active, pairs, err, arrived, ni, nh, nw, np.int32(median)))
-                for _ in range(params.inner_iterations):
-                    self.launch("tsf_step", (*grid, len(pairs)), BLOCK,
-                                (state, cur, active, pairs, ix, iy, rc, err, arrived, ni, nh, nw, lt, theta,
-                                 taut, stop))
-                    steps += 1
-                    if steps % self.poll == 0:
-                        pairs = xp.nonzero(active)[0].astype(xp.int32)
-                        if len(pairs) == 0:
-                            break
+                                (level.state, level.cur, level.active, pairs, level.arrived, level.n, level.h,
+                                 level.w, np.int32(median)))
+                left = params.inner_iterations
+                while left and len(pairs):
+                    k = min(self.iterations_per_launch, left)
+                    self._iterate(level, pairs, k)
+                    left -= k
+                    steps += k
+                    if steps // self.poll != (steps - k) // self.poll:
+                        pairs = xp.nonzero(level.active)[0].astype(xp.int32)
                 if len(pairs) == 0:
                     break
-        solved = state[cur, :2, xp.arange(n)]
+            if self.iterations_per_launch > 1:
+                self._iterate(level, xp.arange(n, dtype=xp.int32), self.iterations_per_launch, rerun=True)
+        solved = level.state[level.cur, :2, xp.arange(n)]
         return [solved[:, 0], solved[:, 1]]
 
+    def _iterate(self, level: _Level, pairs: Any, k: int, rerun: bool = False) -> None:
+        """``k`` iterations of the active pairs in ``pairs``, or the reruns of those that stopped in a chunk."""
+        params = self.params
+        lt = np.float32(params.lambda_ * params.theta)
+        theta, taut = np.float32(params.theta), np.float32(params.tau / params.theta)
+        stop = np.float64(np.float32(params.epsilon**2 * level.h * level.w))
+        if self.iterations_per_launch == 1:
+            self.launch("tsf_step", (*_grid(level.h, level.w, BLOCK), len(pairs)), BLOCK,
+                        (level.state, level.cur, level.active, pairs, level.ix, level.iy, level.rc, level.err,
+                         level.arrived, level.n, level.h, level.w, lt, theta, taut, stop))
+            return
+        inner = (TILE[0] - 2 * k, TILE[1] - 2 * k)
+        self.launch("tsf_steps", (*_grid(level.h, level.w, inner), len(pairs)), BLOCK,
+                    (level.state, level.cur, level.active, pairs, level.redo, level.ix, level.iy, level.rc,
+                     level.err, level.arrived, level.n, level.h, level.w, lt, theta, taut, stop, np.int32(k),
+                     np.int32(rerun)))
 
-def tvl1_fused(i0: Any, i1: Any, params: TVL1Params, poll: int = 10) -> Any:
+
+@dataclass
+class _Level:
+    """The device arrays of one pyramid level's solve, as the kernels take them."""
+
+    state: Any  # (2, 6, N, H, W): two buffers of [u1, u2, p11, p12, p21, p22]
+    cur: Any  # (N,) the buffer that holds each pair's current state
+    active: Any  # (N,) 1 while a pair iterates in the current warping
+    redo: Any  # (N,) iterations to rerun for a pair that stopped inside a chunk
+    ix: Any  # (N, H, W) the warped gradient and the data term's constants
+    iy: Any
+    rc: Any
+    err: Any  # (N,) or (N, MAX_PER_LAUNCH) squared updates in fixed point
+    arrived: Any  # (N,) blocks of each pair that have finished the running kernel
+    n: np.int32
+    h: np.int32
+    w: np.int32
+
+
+def _grid(h: int, w: int, tile: tuple[int, int]) -> tuple[int, int]:
+    """Blocks (x, y) to cover an ``h`` x ``w`` image with tiles of ``tile`` px (x, y)."""
+    return (int(w) + tile[0] - 1) // tile[0], (int(h) + tile[1] - 1) // tile[1]
+
+
+def tvl1_fused(i0: Any, i1: Any, params: TVL1Params, poll: int = 10, iterations_per_launch: int = 1) -> Any:
     """TV-L1 flow of CuPy ``(N, H, W)`` float32 frames with the fused kernels; ``(N, H, W, 2)``."""
-    return FusedTVL1(params, cupy_launcher, poll)(i0, i1)
+    return FusedTVL1(params, cupy_launcher, poll, iterations_per_launch)(i0, i1)

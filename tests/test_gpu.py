@@ -103,3 +103,24 @@ def test_fused_tvl1_is_deterministic(cp):
         cp.testing.assert_array_equal(tvl1_fused(i0, i1, tvl1_params()), first)
     for b in range(1, 4):
         cp.testing.assert_array_equal(first[b], first[0])
+
+
+def test_fused_tvl1_with_several_iterations_per_launch_follows_one_per_launch(cp):
+    from flowkit.params import tvl1_params
+    from flowkit.tvl1_fused import MAX_PER_LAUNCH, tvl1_fused
+
+    # 180 x 250 px: many shared-memory tiles across and down
+    pairs = [make_pair(180, 250, seed=s, max_px=m) for s, m in ((34, 1.5), (35, 4.0))]
+    i0 = cp.asarray(np.stack([p[0] for p in pairs]).astype(np.float32))
+    i1 = cp.asarray(np.stack([p[1] for p in pairs]).astype(np.float32))
+    for preset in ("opencv", "accurate"):
+        params = tvl1_params(preset)
+        one = tvl1_fused(i0, i1, params)
+        for k in (4, MAX_PER_LAUNCH):
+            chunked = tvl1_fused(i0, i1, params, iterations_per_launch=k)
+            cp.testing.assert_array_equal(tvl1_fused(i0, i1, params, iterations_per_launch=k), chunked)
+            # the stopping sums are rounded per block, and the blocks differ from one per launch
+            assert float(cp.abs(chunked - one).mean()) < 0.02, (preset, k)
+            for b, (_, _, truth) in enumerate(pairs):
+                assert endpoint_error(cp.asnumpy(chunked[b]), truth) == pytest.approx(
+                    endpoint_error(cp.asnumpy(one[b]), truth), rel=0.01, abs=0.002)

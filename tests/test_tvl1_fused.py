@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_pair
 from kernel_emulation import CudaOnNumpy, EmulatedKernels, compiler
+from kernel_nvrtc import compile_for, nvrtc
 
 from flowkit.backend import cuda_status
 from flowkit.evaluation import endpoint_error
@@ -16,7 +17,7 @@ from flowkit.imgops import remap_cubic_xp
 from flowkit.params import TVL1_PRESETS, TVL1Params, tvl1_params
 from flowkit.sortnet import median_network, median_numpy
 from flowkit.tvl1 import tvl1
-from flowkit.tvl1_fused import BLOCK, FusedTVL1, fused_supported
+from flowkit.tvl1_fused import BLOCK, MAX_PER_LAUNCH, TILE, FusedTVL1, fused_supported, kernel_source
 
 
 @pytest.mark.parametrize("count", [3, 9, 25])
@@ -36,16 +37,24 @@ def test_median_network_filters_as_opencv():
     np.testing.assert_array_equal(median_numpy(windows), cv2.medianBlur(image, 5))
 
 
-@pytest.fixture(scope="module", params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
-def kernels(request, tmp_path_factory):
-    """The kernels built for the CPU (C++ emulation) or for the GPU (CuPy), on NumPy arrays."""
+@pytest.fixture(scope="module")
+def cpu_kernels(tmp_path_factory):
+    """The kernels built for the CPU, each block's threads run first to last."""
+    if compiler() is None:
+        pytest.skip("no C++ compiler to build the kernels for the CPU")
+    return EmulatedKernels(tmp_path_factory.mktemp("kernels"))
+
+
+@pytest.fixture(params=["cpu", "cpu-reversed", pytest.param("cuda", marks=pytest.mark.gpu)])
+def kernels(request, cpu_kernels):
+    """The kernels built for the CPU (C++ emulation, threads in either order) or for the GPU
+    (CuPy), on NumPy arrays."""
     if request.param == "cuda":
         if cuda_status() is not None:
             pytest.skip(f"needs CUDA: {cuda_status()}")
         return CudaOnNumpy()
-    if compiler() is None:
-        pytest.skip("no C++ compiler to build the kernels for the CPU")
-    return EmulatedKernels(tmp_path_factory.mktemp("kernels"))
+    cpu_kernels.reverse = request.param == "cpu-reversed"
+    return cpu_kernels
 
 
 def _exact(kernels):
@@ -133,16 +142,117 @@ def test_step_kernel_matches_the_array_step(kernels, stop):
     np.testing.assert_array_equal(arrived, 0)
 
 
+def _steps(kernels, state, cur, active, pairs, redo, warp, k, rerun, stop=0.0):
+    """One launch of tsf_steps over ``(N, H, W)`` planes; ``warp`` is ``(ix, iy, rc)``."""
+    n, h, w = warp[0].shape
+    params = TVL1Params()
+    lt, theta, taut = (np.float32(v) for v in (params.lambda_ * params.theta, params.theta, params.tau / params.theta))
+    err, arrived = np.zeros((n, MAX_PER_LAUNCH), np.uint64), np.zeros(n, np.uint32)
+    inner = (TILE[0] - 2 * k, TILE[1] - 2 * k)
+    grid = (-(-w // inner[0]), -(-h // inner[1]), len(pairs))
+    kernels("tsf_steps", grid, BLOCK, (state, cur, active, pairs, redo, *warp, err, arrived, n, h, w, lt, theta, taut,
+                                       np.float64(stop), k, int(rerun)))
+    np.testing.assert_array_equal(err, 0)
+    np.testing.assert_array_equal(arrived, 0)
+    return grid
+
+
+def _array_steps(state, cur, b, warp, count):
+    """Pair ``b``'s state after ``count`` iterations of the array twin, with each iteration's update."""
+    from flowkit.tvl1 import _primal_dual_step, _Warp
+
+    ix, iy, rc = (a[b:b + 1] for a in warp)
+    g = ix * ix + iy * iy
+    twin = _Warp(ix, iy, g, np.where(g > np.finfo(np.float32).eps, g, np.float32(1)),
+                 np.float32(TVL1Params().lambda_ * TVL1Params().theta) * g, rc)
+    work = [state[cur[b], c, b:b + 1].copy() for c in range(6)]
+    updates = [float(_primal_dual_step(work, twin, TVL1Params())[0]) for _ in range(count)]
+    return np.stack([c[0] for c in work]), updates
+
+
+def test_steps_kernel_runs_k_iterations_on_tiles_and_reruns_a_pair_that_stopped_inside(kernels):
+    # 50 x 150 px: with k = 4 the inner tiles are 56 x 20, a grid of 3 x 3 blocks per pair
+    n, h, w, k = 3, 50, 150, 4
+    rng = np.random.default_rng(7)
+    state = _state(n, h, w, 8)
+    state[:, :, 2] *= 4  # pair 2 moves more: it does not stop where pair 0 does
+    ix, iy = (rng.normal(0, 20, (n, h, w)).astype(np.float32) for _ in range(2))
+    rc = rng.normal(0, 30, (n, h, w)).astype(np.float32)
+    warp = (ix, iy, rc)
+    cur = np.array([1, 0, 0], np.int32)
+    active = np.array([1, 0, 1], np.int32)
+    redo = np.zeros(n, np.int32)
+    before = state.copy()
+    expected = {b: _array_steps(before, cur, b, warp, k) for b in (0, 2)}
+    updates0, updates2 = expected[0][1], expected[2][1]
+    stop = updates0[2] * 1.001  # pair 0 stops after its third iteration of four
+    assert min(updates0[:2]) > 1.01 * stop and min(updates2) > 1.01 * stop
+    pairs = np.arange(n, dtype=np.int32)
+    _steps(kernels, state, cur, active, pairs, redo, warp, k, rerun=False, stop=stop)
+    tol = _exact(kernels)
+    np.testing.assert_allclose(state[1, :, 2], expected[2][0], atol=tol)  # pair 2: moved to buffer 1
+    np.testing.assert_array_equal(cur, [1, 0, 1])
+    np.testing.assert_array_equal(active, [0, 0, 1])
+    np.testing.assert_array_equal(redo, [3, 0, 0])
+    np.testing.assert_array_equal(state[1, :, 0], before[1, :, 0])  # pair 0's start is kept
+    np.testing.assert_array_equal(state[:, :, 1], before[:, :, 1])  # an inactive pair is left alone
+    # the rerun: pair 0 runs its three iterations from the start; pairs without a rerun are left alone
+    settled = state[:, :, 1:].copy()
+    _steps(kernels, state, cur, active, pairs, redo, warp, k, rerun=True)
+    np.testing.assert_allclose(state[0, :, 0], _array_steps(before, [1, 0, 0], 0, warp, 3)[0], atol=tol)
+    np.testing.assert_array_equal(cur, [0, 0, 1])
+    np.testing.assert_array_equal(redo, 0)
+    np.testing.assert_array_equal(state[:, :, 1:], settled)
+
+
+def test_a_race_inside_a_phase_changes_the_emulated_result(tmp_path):
+    """The reversed thread order catches a thread reading what another writes in the same phase."""
+    if compiler() is None:
+        pytest.skip("no C++ compiler to build the kernels for the CPU")
+    line = "tsf_dual(right ? tile[0][j + 1] - tile[0][j] : 0.0f,"
+    assert line in kernel_source()
+    # the dual phase made to read its right neighbour's p, which that thread updates in this phase
+    racy = kernel_source().replace(line, "tsf_dual(right ? tile[0][j + 1] - tile[0][j] + tile[2][j + 1] : 0.0f,")
+    n, h, w = 1, 30, 70
+    rng = np.random.default_rng(9)
+    warp = tuple(rng.normal(0, 20, (n, h, w)).astype(np.float32) for _ in range(3))
+    results = []
+    for name, source in (("sound", kernel_source()), ("racy", racy)):
+        (tmp_path / name).mkdir()
+        build = EmulatedKernels(tmp_path / name, source=source)
+        for build.reverse in (False, True):
+            state = _state(n, h, w, 10)
+            cur, active, redo = np.zeros(n, np.int32), np.ones(n, np.int32), np.zeros(n, np.int32)
+            _steps(build, state, cur, active, np.arange(n, dtype=np.int32), redo, warp, 2, rerun=False)
+            results.append(state[1])
+    np.testing.assert_array_equal(results[0], results[1])
+    assert np.abs(results[2] - results[3]).max() > 1e-3
+
+
+@pytest.mark.parametrize("arch", ["sm_70", "sm_80", "sm_90"])
+def test_the_kernels_compile_for_the_device(arch):
+    """The CUDA build, checked without a GPU: NVRTC and ptxas for V100, A100 and H100."""
+    if nvrtc() is None:
+        pytest.skip("NVRTC is not installed (the nvidia-cuda-nvrtc-cu12 wheel of the test dependencies)")
+    ok, log = compile_for(kernel_source(), arch)
+    assert ok, log
+    # the tile is sized to the 48 KiB of static shared memory: 4 rows more do not fit
+    taller = kernel_source().replace(f"#define TSF_TILE_H {TILE[1]}\n", f"#define TSF_TILE_H {TILE[1] + 4}\n")
+    ok, log = compile_for(taller, arch)
+    assert not ok and "too much shared data" in log
+
+
 @pytest.mark.parametrize("size", [3, 5])
 def test_median_kernel_matches_opencv(kernels, size):
     n, h, w = 2, 17, 35
     state = _state(n, h, w, 5)
     before = state.copy()
     cur, active, pairs = np.array([1, 0], np.int32), np.array([1, 1], np.int32), np.arange(n, dtype=np.int32)
-    err, arrived = np.zeros(n, np.uint64), np.zeros(n, np.uint32)
-    kernels("tsf_median", _grid(h, w, n), BLOCK, (state, cur, active, pairs, err, arrived, n, h, w, size))
+    arrived = np.zeros(n, np.uint32)
+    kernels("tsf_median", _grid(h, w, n), BLOCK, (state, cur, active, pairs, arrived, n, h, w, size))
     np.testing.assert_array_equal(cur, [0, 1])
     np.testing.assert_array_equal(active, [1, 1])
+    np.testing.assert_array_equal(arrived, 0)
     for b in range(n):
         for c in range(2):
             np.testing.assert_array_equal(state[cur[b], c, b], cv2.medianBlur(before[1 - cur[b], c, b], size))
@@ -173,6 +283,28 @@ def test_fused_solver_is_the_array_solver(kernels, preset, monkeypatch):
     assert not fused[2].any()
     single = FusedTVL1(params, kernels, poll=7)(i0[1:2], i1[1:2])
     np.testing.assert_allclose(single[0], fused[1], atol=_exact(kernels))
+
+
+@pytest.mark.parametrize("preset", ["opencv", "accurate"])
+def test_several_iterations_per_launch_give_the_same_flow(kernels, preset):
+    # 70 x 150 px: several tiles across and down at every level; pairs stop inside chunks
+    pairs = [make_pair(70, 150, seed=s, max_px=m) for s, m in ((24, 1.0), (25, 3.0))]
+    i0 = np.stack([p[0] for p in pairs]).astype(np.float32)
+    i1 = np.stack([p[1] for p in pairs]).astype(np.float32)
+    params = tvl1_params(preset)
+    one = FusedTVL1(params, kernels, poll=3)(i0, i1)
+    for per_launch in (2, 4, MAX_PER_LAUNCH):
+        chunked = FusedTVL1(params, kernels, poll=3, iterations_per_launch=per_launch)(i0, i1)
+        if isinstance(kernels, EmulatedKernels):
+            np.testing.assert_array_equal(chunked, one, err_msg=f"{per_launch} per launch")
+        else:  # the stopping sums are rounded per block, and the blocks differ
+            assert np.abs(chunked - one).mean() < 0.02, per_launch
+
+
+def test_iterations_per_launch_is_bounded():
+    for bad in (0, MAX_PER_LAUNCH + 1):
+        with pytest.raises(ValueError, match="iterations_per_launch"):
+            FusedTVL1(TVL1Params(), CudaOnNumpy(), iterations_per_launch=bad)
 
 
 def test_fused_solver_is_as_accurate_as_the_cpu_solver(kernels):

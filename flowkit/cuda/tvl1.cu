@@ -4,6 +4,7 @@
 // [u1, u2, p11, p12, p21, p22]; pair b's current values are in buffer cur[b], and a kernel that
 // updates pair b writes the other buffer, so neighbouring blocks never see a half-updated state.
 // Blocks are 2D tiles of one pair: blockIdx.z indexes `pairs`, the pairs still iterating.
+// TSF_TILE_W, TSF_TILE_H, TSF_THREADS and TSF_CHUNK_MAX are defined by flowkit.tvl1_fused.
 
 #define TSF_FLT_EPSILON 1.1920929e-07f
 #define TSF_MAP_LIMIT 1048576.0f
@@ -12,8 +13,14 @@
 #define TSF_ERR_SCALE 4294967296.0f
 #define TSF_ERR_MAX 1.0e9f
 
+#define TSF_TILE (TSF_TILE_W * TSF_TILE_H)
+#define TSF_TID (threadIdx.x + blockDim.x * threadIdx.y)
+
 #ifndef TSF_EMULATION
 #define TSF_BLOCK_LEADER (threadIdx.x == 0 && threadIdx.y == 0)  // the thread that holds a block's sum
+// Marks the code between two __syncthreads() of a block-level kernel, which every thread runs (the
+// CPU build runs it thread after thread); values that outlive it are kept in shared memory.
+#define TSF_FOR_EACH_THREAD
 
 // Sum of v over the block, added to *dst in fixed point with one atomic per block (blocks of 32k
 // threads; the tree order within a block is fixed).
@@ -86,36 +93,65 @@ extern "C" __global__ void tsf_warp(const float* S, const int* cur, const float*
     rc[i] = sum[0] - sum[1] * u1 - sum[2] * u2 - i0[i];
 }
 
-// u = v + theta div p at (x, y), with v the thresholding step of the data term.
+// Pair b's current state (buffer cur[b]) and the other buffer, which a kernel updating b writes.
+struct tsf_pair_state {
+    const float* in;
+    float* out;
+    size_t nhw;  // distance between two parts of the state [u1, u2, p11, p12, p21, p22]
+};
+
+__device__ __forceinline__ tsf_pair_state tsf_state_of(float* S, const int* cur, int b, int n, int h, int w) {
+    const size_t plane = (size_t)h * w, nhw = plane * n;
+    return {S + (size_t)cur[b] * 6 * nhw + b * plane, S + (size_t)(1 - cur[b]) * 6 * nhw + b * plane, nhw};
+}
+
+// The new flow (u1, u2) + step * grad I1w + theta div p at one pixel, from the data term's constants
+// there and the divergence of p: the thresholding step v, then the primal update.
+__device__ __forceinline__ void tsf_primal_at(float u1, float u2, float gx, float gy, float rc, float div1,
+                                             float div2, float lt, float theta, float* a1, float* a2) {
+    const float grad = gx * gx + gy * gy;
+    const float rho = rc + (gx * u1 + gy * u2);
+    const float ltg = lt * grad;
+    const float step = rho < -ltg ? lt : (rho > ltg ? -lt : (grad > TSF_FLT_EPSILON ? -rho / grad : 0.0f));
+    *a1 = (u1 + step * gx) + theta * div1;
+    *a2 = (u2 + step * gy) + theta * div2;
+}
+
+// The dual update of (pa, pb) from the forward gradient (gx, gy) of the new flow component.
+__device__ __forceinline__ void tsf_dual(float gx, float gy, float taut, float* pa, float* pb) {
+    const float norm = 1.0f + taut * hypotf(gx, gy);
+    *pa = (*pa + taut * gx) / norm;
+    *pb = (*pb + taut * gy) / norm;
+}
+
+// u = v + theta div p at (x, y) of the state in global memory.
 __device__ __forceinline__ void tsf_primal(const float* in, size_t nhw, const float* ix, const float* iy,
                                           const float* rc, int x, int y, int w, float lt, float theta,
                                           float* u1_out, float* u2_out) {
     const size_t i = (size_t)y * w + x;
-    const float gx = ix[i], gy = iy[i];
-    const float grad = gx * gx + gy * gy;
-    const float u1 = in[i], u2 = in[nhw + i];
-    const float rho = rc[i] + (gx * u1 + gy * u2);
-    const float ltg = lt * grad;
-    const float step = rho < -ltg ? lt : (rho > ltg ? -lt : (grad > TSF_FLT_EPSILON ? -rho / grad : 0.0f));
-    const float v1 = u1 + step * gx, v2 = u2 + step * gy;
     const float* p11 = in + 2 * nhw;
     const float* p12 = in + 3 * nhw;
     const float* p21 = in + 4 * nhw;
     const float* p22 = in + 5 * nhw;
     const float div1 = (p11[i] - (x > 0 ? p11[i - 1] : 0.0f)) + (p12[i] - (y > 0 ? p12[i - w] : 0.0f));
     const float div2 = (p21[i] - (x > 0 ? p21[i - 1] : 0.0f)) + (p22[i] - (y > 0 ? p22[i - w] : 0.0f));
-    *u1_out = v1 + theta * div1;
-    *u2_out = v2 + theta * div2;
+    tsf_primal_at(in[i], in[nhw + i], ix[i], iy[i], rc[i], div1, div2, lt, theta, u1_out, u2_out);
+}
+
+// Whether this block is the last of pair b's blocks to finish the kernel; true in its leader only.
+__device__ __forceinline__ bool tsf_last_block(int b, unsigned* arrived) {
+    if (!TSF_BLOCK_LEADER) return false;
+    __threadfence();
+    if (atomicAdd(arrived + b, 1u) != gridDim.x * gridDim.y - 1) return false;
+    arrived[b] = 0;
+    return true;
 }
 
 // The last block of pair b to finish a kernel moves the pair to the other buffer and applies its
 // stopping test: a pair whose squared update err[b] is at most `stop` leaves the iteration.
 __device__ __forceinline__ void tsf_finish_pair(int b, int* cur, int* active, unsigned long long* err,
                                                unsigned* arrived, double stop) {
-    if (!TSF_BLOCK_LEADER) return;
-    __threadfence();
-    if (atomicAdd(arrived + b, 1u) != gridDim.x * gridDim.y - 1) return;
-    arrived[b] = 0;
+    if (!tsf_last_block(b, arrived)) return;
     cur[b] = 1 - cur[b];
     if ((double)atomicAdd(err + b, 0ull) / (double)TSF_ERR_SCALE <= stop) active[b] = 0;
     err[b] = 0ull;
@@ -130,9 +166,8 @@ extern "C" __global__ void tsf_step(float* S, int* cur, int* active, const int* 
     if (!active[b]) return;
     const int x = blockIdx.x * blockDim.x + threadIdx.x;
     const int y = blockIdx.y * blockDim.y + threadIdx.y;
-    const size_t plane = (size_t)h * w, nhw = plane * n;
-    const float* in = S + (size_t)cur[b] * 6 * nhw + b * plane;
-    float* out = S + (size_t)(1 - cur[b]) * 6 * nhw + b * plane;
+    const tsf_pair_state s = tsf_state_of(S, cur, b, n, h, w);
+    const size_t nhw = s.nhw, plane = (size_t)h * w;
     const float* bx = ix + b * plane;
     const float* by = iy + b * plane;
     const float* br = rc + b * plane;
@@ -140,24 +175,128 @@ extern "C" __global__ void tsf_step(float* S, int* cur, int* active, const int* 
     if (x < w && y < h) {
         const size_t i = (size_t)y * w + x;
         float a1, a2, r1 = 0.0f, r2 = 0.0f, d1 = 0.0f, dd2 = 0.0f;
-        tsf_primal(in, nhw, bx, by, br, x, y, w, lt, theta, &a1, &a2);
-        if (x + 1 < w) tsf_primal(in, nhw, bx, by, br, x + 1, y, w, lt, theta, &r1, &r2);
-        if (y + 1 < h) tsf_primal(in, nhw, bx, by, br, x, y + 1, w, lt, theta, &d1, &dd2);
-        const float e1 = a1 - in[i], e2 = a2 - in[nhw + i];
+        tsf_primal(s.in, nhw, bx, by, br, x, y, w, lt, theta, &a1, &a2);
+        if (x + 1 < w) tsf_primal(s.in, nhw, bx, by, br, x + 1, y, w, lt, theta, &r1, &r2);
+        if (y + 1 < h) tsf_primal(s.in, nhw, bx, by, br, x, y + 1, w, lt, theta, &d1, &dd2);
+        const float e1 = a1 - s.in[i], e2 = a2 - s.in[nhw + i];
         d2 = e1 * e1 + e2 * e2;
-        const float g1x = x + 1 < w ? r1 - a1 : 0.0f, g1y = y + 1 < h ? d1 - a1 : 0.0f;
-        const float g2x = x + 1 < w ? r2 - a2 : 0.0f, g2y = y + 1 < h ? dd2 - a2 : 0.0f;
-        const float n1 = 1.0f + taut * hypotf(g1x, g1y);
-        const float n2 = 1.0f + taut * hypotf(g2x, g2y);
-        out[i] = a1;
-        out[nhw + i] = a2;
-        out[2 * nhw + i] = (in[2 * nhw + i] + taut * g1x) / n1;
-        out[3 * nhw + i] = (in[3 * nhw + i] + taut * g1y) / n1;
-        out[4 * nhw + i] = (in[4 * nhw + i] + taut * g2x) / n2;
-        out[5 * nhw + i] = (in[5 * nhw + i] + taut * g2y) / n2;
+        float p[4] = {s.in[2 * nhw + i], s.in[3 * nhw + i], s.in[4 * nhw + i], s.in[5 * nhw + i]};
+        tsf_dual(x + 1 < w ? r1 - a1 : 0.0f, y + 1 < h ? d1 - a1 : 0.0f, taut, p, p + 1);
+        tsf_dual(x + 1 < w ? r2 - a2 : 0.0f, y + 1 < h ? dd2 - a2 : 0.0f, taut, p + 2, p + 3);
+        s.out[i] = a1;
+        s.out[nhw + i] = a2;
+        for (int c = 0; c < 4; ++c) s.out[(2 + c) * nhw + i] = p[c];
     }
     tsf_block_sum(err + b, d2);
     tsf_finish_pair(b, cur, active, err, arrived, stop);
+}
+
+// The last block of pair b to finish a chunk of k iterations (tsf_steps) applies the stopping test
+// to each iteration's squared update err[b][t]. A pair that stops at the chunk's last iteration
+// moves to the other buffer; one that stops at iteration t < k stays in its buffer, which still
+// holds the chunk's start, with redo[b] = t: a rerun of t iterations gives the exact state.
+__device__ __forceinline__ void tsf_finish_chunk(int b, int k, int* cur, int* active, int* redo,
+                                                unsigned long long* err, unsigned* arrived, double stop) {
+    if (!tsf_last_block(b, arrived)) return;
+    int stopped = 0;
+    for (int t = 0; t < k; ++t) {
+        unsigned long long* e = err + (size_t)b * TSF_CHUNK_MAX + t;
+        if (!stopped && (double)atomicAdd(e, 0ull) / (double)TSF_ERR_SCALE <= stop) stopped = t + 1;
+        *e = 0ull;
+    }
+    if (stopped) active[b] = 0;
+    if (stopped && stopped < k) redo[b] = stopped;
+    else cur[b] = 1 - cur[b];
+}
+
+// Up to k <= TSF_CHUNK_MAX primal-dual iterations in one launch, on tiles in shared memory. A block
+// loads a TSF_TILE_W x TSF_TILE_H tile of its pair's state and iterates on it: each iteration's
+// results are exact one px less far from the tile's edges, so after k iterations the inner tile,
+// k px in from each edge, is exact and is written to the other buffer. Neighbouring blocks' tiles
+// overlap by 2k px. Each iteration's squared update, summed over inner tiles, goes to err[b][t].
+// With rerun = 0 the pairs in `pairs` that are active run k iterations and take their stopping
+// test (tsf_finish_chunk); with rerun = 1 each pair b runs redo[b] iterations, if any, and moves to
+// the other buffer. Blocks of TSF_THREADS threads.
+extern "C" __global__ void tsf_steps(float* S, int* cur, int* active, const int* pairs, int* redo,
+                                     const float* ix, const float* iy, const float* rc, unsigned long long* err,
+                                     unsigned* arrived, int n, int h, int w, float lt, float theta, float taut,
+                                     double stop, int k, int rerun) {
+    __shared__ float tile[6][TSF_TILE];  // u1, u2, p11, p12, p21, p22, updated in place
+    __shared__ float update[TSF_THREADS];  // each thread's squared update of the iteration
+    const int b = pairs[blockIdx.z];
+    const int count = rerun ? redo[b] : (active[b] ? k : 0);
+    if (count == 0) return;
+    const tsf_pair_state s = tsf_state_of(S, cur, b, n, h, w);
+    const size_t plane = (size_t)h * w;
+    const float* bx = ix + b * plane;
+    const float* by = iy + b * plane;
+    const float* br = rc + b * plane;
+    const int x0 = blockIdx.x * (TSF_TILE_W - 2 * k) - k, y0 = blockIdx.y * (TSF_TILE_H - 2 * k) - k;
+    TSF_FOR_EACH_THREAD {
+        for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
+            const int x = x0 + j % TSF_TILE_W, y = y0 + j / TSF_TILE_W;
+            const bool inside = x >= 0 && x < w && y >= 0 && y < h;
+            for (int c = 0; c < 6; ++c) tile[c][j] = inside ? s.in[c * s.nhw + (size_t)y * w + x] : 0.0f;
+        }
+    }
+    __syncthreads();
+    for (int t = 0; t < count; ++t) {
+        TSF_FOR_EACH_THREAD {  // u from p (the tile's left and upper neighbours)
+            float d2 = 0.0f;
+            for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
+                const int lx = j % TSF_TILE_W, ly = j / TSF_TILE_W, x = x0 + lx, y = y0 + ly;
+                if (x < 0 || x >= w || y < 0 || y >= h) continue;
+                const size_t i = (size_t)y * w + x;
+                const bool left = x > 0 && lx > 0, up = y > 0 && ly > 0;
+                const float div1 = (tile[2][j] - (left ? tile[2][j - 1] : 0.0f))
+                                 + (tile[3][j] - (up ? tile[3][j - TSF_TILE_W] : 0.0f));
+                const float div2 = (tile[4][j] - (left ? tile[4][j - 1] : 0.0f))
+                                 + (tile[5][j] - (up ? tile[5][j - TSF_TILE_W] : 0.0f));
+                float a1, a2;
+                tsf_primal_at(tile[0][j], tile[1][j], bx[i], by[i], br[i], div1, div2, lt, theta, &a1, &a2);
+                if (lx >= k && lx < TSF_TILE_W - k && ly >= k && ly < TSF_TILE_H - k) {
+                    const float e1 = a1 - tile[0][j], e2 = a2 - tile[1][j];
+                    d2 += e1 * e1 + e2 * e2;
+                }
+                tile[0][j] = a1;
+                tile[1][j] = a2;
+            }
+            update[TSF_TID] = d2;
+        }
+        __syncthreads();
+        if (!rerun) {
+            TSF_FOR_EACH_THREAD { tsf_block_sum(err + (size_t)b * TSF_CHUNK_MAX + t, update[TSF_TID]); }
+        }
+        TSF_FOR_EACH_THREAD {  // p from u (the tile's right and lower neighbours)
+            for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
+                const int lx = j % TSF_TILE_W, ly = j / TSF_TILE_W, x = x0 + lx, y = y0 + ly;
+                if (x < 0 || x >= w || y < 0 || y >= h) continue;
+                const bool right = x + 1 < w && lx + 1 < TSF_TILE_W, down = y + 1 < h && ly + 1 < TSF_TILE_H;
+                tsf_dual(right ? tile[0][j + 1] - tile[0][j] : 0.0f,
+                         down ? tile[0][j + TSF_TILE_W] - tile[0][j] : 0.0f, taut, &tile[2][j], &tile[3][j]);
+                tsf_dual(right ? tile[1][j + 1] - tile[1][j] : 0.0f,
+                         down ? tile[1][j + TSF_TILE_W] - tile[1][j] : 0.0f, taut, &tile[4][j], &tile[5][j]);
+            }
+        }
+        __syncthreads();
+    }
+    TSF_FOR_EACH_THREAD {
+        for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
+            const int lx = j % TSF_TILE_W, ly = j / TSF_TILE_W, x = x0 + lx, y = y0 + ly;
+            if (lx < k || lx >= TSF_TILE_W - k || ly < k || ly >= TSF_TILE_H - k || x >= w || y >= h) continue;
+            for (int c = 0; c < 6; ++c) s.out[c * s.nhw + (size_t)y * w + x] = tile[c][j];
+        }
+    }
+    TSF_FOR_EACH_THREAD {
+        if (rerun) {
+            if (tsf_last_block(b, arrived)) {
+                redo[b] = 0;
+                cur[b] = 1 - cur[b];
+            }
+        } else {
+            tsf_finish_chunk(b, k, cur, active, redo, err, arrived, stop);
+        }
+    }
 }
 
 // Medians of 9 and 25 values (pruned sorting networks, generated by flowkit.sortnet).
@@ -189,22 +328,20 @@ __device__ __forceinline__ float tsf_median_at(const float* u, int x, int y, int
 
 // size x size median (3 or 5) of u1 and u2, from buffer cur[b] to the other one; p is carried
 // over unchanged.
-extern "C" __global__ void tsf_median(float* S, int* cur, int* active, const int* pairs, unsigned long long* err,
-                                      unsigned* arrived, int n, int h, int w, int size) {
+extern "C" __global__ void tsf_median(float* S, int* cur, const int* active, const int* pairs, unsigned* arrived,
+                                      int n, int h, int w, int size) {
     const int b = pairs[blockIdx.z];
     if (!active[b]) return;
     const int x = blockIdx.x * blockDim.x + threadIdx.x;
     const int y = blockIdx.y * blockDim.y + threadIdx.y;
-    const size_t plane = (size_t)h * w, nhw = plane * n;
-    const float* in = S + (size_t)cur[b] * 6 * nhw + b * plane;
-    float* out = S + (size_t)(1 - cur[b]) * 6 * nhw + b * plane;
+    const tsf_pair_state s = tsf_state_of(S, cur, b, n, h, w);
     if (x < w && y < h) {
         const size_t i = (size_t)y * w + x;
         for (int c = 0; c < 2; ++c) {
-            out[c * nhw + i] = size == 3 ? tsf_median_at<3>(in + c * nhw, x, y, h, w)
-                                         : tsf_median_at<5>(in + c * nhw, x, y, h, w);
+            s.out[c * s.nhw + i] = size == 3 ? tsf_median_at<3>(s.in + c * s.nhw, x, y, h, w)
+                                             : tsf_median_at<5>(s.in + c * s.nhw, x, y, h, w);
         }
-        for (int c = 2; c < 6; ++c) out[c * nhw + i] = in[c * nhw + i];
+        for (int c = 2; c < 6; ++c) s.out[c * s.nhw + i] = s.in[c * s.nhw + i];
     }
-    tsf_finish_pair(b, cur, active, err, arrived, -1.0);
+    if (tsf_last_block(b, arrived)) cur[b] = 1 - cur[b];
 }
