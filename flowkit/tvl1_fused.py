@@ -102,10 +102,14 @@ class FusedTVL1:
         i1x, i1y = centered_gradient(i1)
         i0, i1 = xp.ascontiguousarray(i0), xp.ascontiguousarray(i1)
         i1x, i1y = xp.ascontiguousarray(i1x), xp.ascontiguousarray(i1y)
-        level = _Level(xp.zeros((2, 6, n, h, w), xp.float32), xp.zeros(n, xp.int32), xp.ones(n, xp.int32),
-                       xp.zeros(n, xp.int32), *(xp.empty((n, h, w), xp.float32) for _ in range(3)),
-                       xp.zeros((n, MAX_PER_LAUNCH) if self.iterations_per_launch > 1 else n, xp.uint64),
-                       xp.zeros(n, xp.uint32), np.int32(n), np.int32(h), np.int32(w))
+        planes = [xp.empty((n, h, w), xp.float32) for _ in range(3)]
+        level = _Level(
+            state=xp.zeros((2, 6, n, h, w), xp.float32), cur=xp.zeros(n, xp.int32), active=xp.ones(n, xp.int32),
+            redo=xp.zeros(n, xp.int32), ix=planes[0], iy=planes[1], rc=planes[2],
+            err=xp.zeros((n, MAX_PER_LAUNCH) if self.iterations_per_launch > 1 else n, xp.uint64),
+            arrived=xp.zeros(n, xp.uint32), n=np.int32(n), h=np.int32(h), w=np.int32(w),
+            step=(np.float32(params.lambda_ * params.theta), np.float32(params.theta),
+                  np.float32(params.tau / params.theta), np.float64(np.float32(params.epsilon**2 * h * w))))
         level.state[0, :2] = xp.stack(flow)
         grid = _grid(h, w, BLOCK)
         median = params.median_filtering if params.median_filtering > 1 else 0
@@ -137,19 +141,15 @@ class FusedTVL1:
 
     def _iterate(self, level: _Level, pairs: Any, k: int, rerun: bool = False) -> None:
         """``k`` iterations of the active pairs in ``pairs``, or the reruns of those that stopped in a chunk."""
-        params = self.params
-        lt = np.float32(params.lambda_ * params.theta)
-        theta, taut = np.float32(params.theta), np.float32(params.tau / params.theta)
-        stop = np.float64(np.float32(params.epsilon**2 * level.h * level.w))
         if self.iterations_per_launch == 1:
             self.launch("tsf_step", (*_grid(level.h, level.w, BLOCK), len(pairs)), BLOCK,
                         (level.state, level.cur, level.active, pairs, level.ix, level.iy, level.rc, level.err,
-                         level.arrived, level.n, level.h, level.w, lt, theta, taut, stop))
+                         level.arrived, level.n, level.h, level.w, *level.step))
             return
         inner = (TILE[0] - 2 * k, TILE[1] - 2 * k)
         self.launch("tsf_steps", (*_grid(level.h, level.w, inner), len(pairs)), BLOCK,
                     (level.state, level.cur, level.active, pairs, level.redo, level.ix, level.iy, level.rc,
-                     level.err, level.arrived, level.n, level.h, level.w, lt, theta, taut, stop, np.int32(k),
+                     level.err, level.arrived, level.n, level.h, level.w, *level.step, np.int32(k),
                      np.int32(rerun)))
 
 
@@ -169,6 +169,7 @@ class _Level:
     n: np.int32
     h: np.int32
     w: np.int32
+    step: tuple[np.float32, np.float32, np.float32, np.float64]  # lambda * theta, theta, tau / theta, stop
 
 
 def _grid(h: int, w: int, tile: tuple[int, int]) -> tuple[int, int]:
