@@ -103,8 +103,6 @@ def test_warp_kernel_matches_remap(kernels):
 
 @pytest.mark.parametrize("stop", [0.0, 1e9])
 def test_step_kernel_matches_the_array_step(kernels, stop):
-    from flowkit.tvl1 import _primal_dual_step, _Warp
-
     n, h, w = 3, 21, 40
     params = TVL1Params()
     rng = np.random.default_rng(3)
@@ -122,16 +120,11 @@ def test_step_kernel_matches_the_array_step(kernels, stop):
     lt, theta, taut = (np.float32(v) for v in (params.lambda_ * params.theta, params.theta, params.tau / params.theta))
     kernels("tsf_step", _grid(h, w, n), BLOCK,
             (state, cur, active, pairs, ix, iy, rc, err, arrived, n, h, w, lt, theta, taut, np.float64(stop)))
-    grad = ix * ix + iy * iy
     for b in (0, 2):
-        work = [before[int(not cur[b]), c, b:b + 1].copy() for c in range(6)]
-        g = grad[b:b + 1]
-        warp = _Warp(ix[b:b + 1], iy[b:b + 1], g, np.where(g > np.finfo(np.float32).eps, g, np.float32(1)),
-                     lt * g, rc[b:b + 1])
-        update = _primal_dual_step(work, warp, params)[0]
+        expected, (update,) = _array_steps(before, 1 - cur, b, (ix, iy, rc), 1)
         assert update > 0
         for c in range(6):
-            np.testing.assert_allclose(state[cur[b], c, b], work[c][0],
+            np.testing.assert_allclose(state[cur[b], c, b], expected[c],
                                        atol=2e-6 if isinstance(kernels, EmulatedKernels) else 1e-5,
                                        err_msg=f"pair {b} part {c}")
     # the updated pairs now live in the other buffer; they stop when their update is <= stop
