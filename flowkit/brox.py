@@ -27,6 +27,7 @@ the same flow in a batch as alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ from .backend import get_xp
 from .imgops import centered_gradient, remap_cubic, resize_linear
 from .params import BroxParams
 
-__all__ = ["brox", "pyramid_sizes"]
+__all__ = ["FixedPointStep", "Linearisation", "brox", "fixed_point_step", "pyramid_sizes"]
 
 _LEVEL_LIMIT = 15  # OpenCV adds levels while the previous one is wider and higher than this
 _ZOOM_SIGMA = 0.6  # level smoothing is _ZOOM_SIGMA * sqrt(1 / eta^2 - 1), as in Sanchez et al.'s IPOL code
@@ -55,12 +56,14 @@ def pyramid_sizes(height: int, width: int, params: BroxParams) -> list[tuple[int
     return sizes
 
 
-def brox(i0: Any, i1: Any, params: BroxParams) -> Any:
+def brox(i0: Any, i1: Any, params: BroxParams, step: FixedPointStep | None = None) -> Any:
     """Brox et al. flow from ``i0`` to ``i1``.
 
     Args:
         i0, i1: ``(N, H, W)`` float32 gray frames on the 0-255 scale (NumPy or CuPy).
         params: the solver settings.
+        step: one fixed-point iteration (weights, then SOR sweeps); the array code by default,
+            the CUDA kernels of :mod:`flowkit.brox_fused` on a GPU.
 
     Returns:
         ``(N, H, W, 2)`` float32 flow (x, y) such that ``i0(x, y) ~ i1(x + u, y + v)``.
@@ -73,7 +76,7 @@ def brox(i0: Any, i1: Any, params: BroxParams) -> Any:
     v = xp.zeros_like(u)
     upscale = 1.0 / params.scale_factor
     for level in range(len(sizes) - 1, -1, -1):
-        u, v = _solve_level(levels0[level], levels1[level], u, v, params)
+        u, v = _solve_level(levels0[level], levels1[level], u, v, params, step or fixed_point_step)
         if level > 0:
             # the same sampling grid as the downscaling, so a level's pixel maps onto the next exactly
             u, v = (resize_linear(f, sizes[level - 1], upscale) * xp.float32(upscale) for f in (u, v))
@@ -150,7 +153,7 @@ def _warp(images: tuple[Any, ...], u: Any, v: Any) -> tuple[tuple[Any, ...], Any
 
 
 @dataclass
-class _Level:
+class Linearisation:
     """What one warping fixes: the flow so far and the linearised data term's image terms."""
 
     u: Any
@@ -164,12 +167,18 @@ class _Level:
     ixz: Any  # Ix(x + w) - I0x(x)
     iyz: Any  # Iy(x + w) - I0y(x)
 
-    def take(self, keep: Any) -> _Level:
+    def take(self, keep: Any) -> Linearisation:
         """The pairs at indices ``keep``."""
-        return _Level(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
+        return Linearisation(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
 
-def _solve_level(i0: Any, i1: Any, u: Any, v: Any, params: BroxParams) -> tuple[Any, Any]:
+FixedPointStep = Callable[[Linearisation, Any, Any, BroxParams], tuple[Any, Any]]
+"""``step(level, du, dv, params)``: the increment after one fixed-point iteration from ``(du, dv)``,
+in new arrays."""
+
+
+def _solve_level(i0: Any, i1: Any, u: Any, v: Any, params: BroxParams,
+                 step: FixedPointStep) -> tuple[Any, Any]:
     """One warping and its inner fixed-point iterations; returns ``(u + du, v + dv)``."""
     xp = get_xp(i0)
     n, h, w = i0.shape
@@ -177,13 +186,13 @@ def _solve_level(i0: Any, i1: Any, u: Any, v: Any, params: BroxParams) -> tuple[
     (w1, *warped), inside = _warp((i1, *_derivatives(i1)), u, v)
     # no data term where the warp leaves the frame: the smoothness term fills the flow in there
     wx, wy, wxx, wxy, wyy = (f * inside for f in warped)
-    level = _Level(u, v, wx, wy, wxx, wxy, wyy, (w1 - i0) * inside, wx - i0x * inside, wy - i0y * inside)
+    level = Linearisation(u, v, wx, wy, wxx, wxy, wyy, (w1 - i0) * inside, wx - i0x * inside, wy - i0y * inside)
     du, dv = xp.zeros_like(u), xp.zeros_like(u)
     stop = np.float64(params.tolerance**2 * h * w)
     active = xp.arange(n)
     work_du, work_dv = du.copy(), dv.copy()
     for _ in range(params.inner_iterations):
-        new_du, new_dv = _fixed_point_step(level, work_du, work_dv, params)
+        new_du, new_dv = step(level, work_du, work_dv, params)
         change = xp.sum((new_du - work_du) ** 2 + (new_dv - work_dv) ** 2, axis=(1, 2), dtype=xp.float64)
         work_du, work_dv = new_du, new_dv
         done = change <= stop
@@ -231,7 +240,7 @@ def _neighbours(f: Any, sx: Any, sy: Any) -> Any:
     return out
 
 
-def _fixed_point_step(c: _Level, du: Any, dv: Any, params: BroxParams) -> tuple[Any, Any]:
+def fixed_point_step(c: Linearisation, du: Any, dv: Any, params: BroxParams) -> tuple[Any, Any]:
     """Weights Psi' at ``(du, dv)``, then red-black SOR sweeps on the linear system they give.
 
     Per pixel the system is ``(a11 + S) du + a12 dv = sum_n s_n (u_n + du_n) - S u - b1`` and its

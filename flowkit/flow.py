@@ -9,6 +9,7 @@ import numpy as np
 
 from .backend import get_xp, resolve_backend
 from .brox import brox
+from .brox_fused import brox_fused
 from .errors import FlowError
 from .imgops import to_gray
 from .params import BroxParams, TVL1Params, brox_params, tvl1_params
@@ -36,10 +37,10 @@ def compute_flow(
             to gray as OpenCV's ``COLOR_RGB2GRAY`` (channels in R, G, B order).
         method: ``"tvl1"`` (Zach et al. 2007) or ``"brox"`` (Brox et al. 2004).
         backend: ``"opencv"`` (cv2 DualTVL1, CPU; TV-L1 only), ``"numpy"`` (this package's
-            solver on the CPU), ``"cupy"`` (the same solver on a CUDA GPU, TV-L1 with the fused
-            kernels of :mod:`flowkit.tvl1_fused`; accepts NumPy or CuPy arrays and returns the
-            type it was given), or ``"auto"`` (cupy when a CUDA device
-            is usable, else opencv for TV-L1 and numpy for Brox).
+            solver on the CPU), ``"cupy"`` (the same solver on a CUDA GPU, with the fused kernels of
+            :mod:`flowkit.tvl1_fused` and :mod:`flowkit.brox_fused`; accepts NumPy or CuPy arrays
+            and returns the type it was given), or ``"auto"`` (cupy when a CUDA device is usable,
+            else opencv for TV-L1 and numpy for Brox).
         params: for ``tvl1`` a :class:`TVL1Params` or a preset name (``"opencv"``,
             ``"opencv-cuda"``, ``"accurate"``); for ``brox`` a :class:`BroxParams` or a preset name
             (``"denseflow"``, ``"opencv-cuda"``); ``None`` for the method's defaults.
@@ -74,7 +75,9 @@ def compute_flow(
     else:
         import cupy
 
-        if method == "tvl1" and fused_supported(settings):
+        if method == "brox":
+            solver = brox_fused
+        elif fused_supported(settings):
             solver = tvl1_fused
         flow = solver(cupy.asarray(g0), cupy.asarray(g1), settings)
         if get_xp(prev) is np:

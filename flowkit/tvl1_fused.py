@@ -14,62 +14,25 @@ inside a chunk is rerun from the chunk's start for the iterations it needed, onc
 the flow is the same as with one iteration per launch.
 
 The kernels' source is ``flowkit/cuda/tvl1.cu``; their NumPy twins are the array code of
-:mod:`flowkit.tvl1` and :mod:`flowkit.imgops`. :class:`FusedTVL1` runs on any object with the
-:class:`Launcher` interface: CuPy's compiled module on a GPU (:func:`cupy_launcher`), or the
-same source built for the CPU in the tests.
+:mod:`flowkit.tvl1` and :mod:`flowkit.imgops`. :class:`FusedTVL1` runs on any
+:class:`flowkit.kernels.Launcher`: CuPy's compiled module on a GPU, or the same source built for
+the CPU in the tests.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from .backend import get_xp
 from .imgops import centered_gradient
+from .kernels import BLOCK, MAX_PER_LAUNCH, TILE, Launcher, cupy_launcher, grid
 from .params import TVL1Params
-from .sortnet import median_cuda
 from .tvl1 import coarse_to_fine
 
-__all__ = ["FusedTVL1", "Launcher", "cupy_launcher", "fused_supported", "kernel_source", "tvl1_fused"]
-
-BLOCK = (32, 8)  # threads per tile (x, y): a warp reads 128 contiguous bytes of a row
-# (x, y) px of a tile of tsf_steps: its six state planes take 42 KiB, under the 48 KiB of shared
-# memory a block gets without opting in; 7 px per thread, a row of 64 is two warps' loads
-TILE = (64, 28)
-MAX_PER_LAUNCH = 8  # most iterations in one launch of tsf_steps: an inner tile of 48 x 12 px
-
-
-class Launcher(Protocol):
-    """Runs one kernel of :func:`kernel_source` over a grid of blocks."""
-
-    def __call__(self, name: str, grid: tuple[int, int, int], block: tuple[int, int], args: tuple) -> None: ...
-
-
-@functools.cache
-def kernel_source() -> str:
-    """The CUDA source of the fused kernels, with the median networks filled in."""
-    source = resources.files("flowkit").joinpath("cuda/tvl1.cu").read_text()
-    sizes = {"TSF_TILE_W": TILE[0], "TSF_TILE_H": TILE[1], "TSF_THREADS": BLOCK[0] * BLOCK[1],
-             "TSF_CHUNK_MAX": MAX_PER_LAUNCH}
-    defines = "".join(f"#define {name} {value}\n" for name, value in sizes.items())
-    return defines + source.replace("/*MEDIAN9*/", median_cuda(9)).replace("/*MEDIAN25*/", median_cuda(25))
-
-
-@functools.cache
-def _cupy_module() -> Any:
-    import cupy
-
-    # no FMA contraction: the kernels round as their NumPy twins do
-    return cupy.RawModule(code=kernel_source(), options=("--fmad=false",))
-
-
-def cupy_launcher(name: str, grid: tuple[int, int, int], block: tuple[int, int], args: tuple) -> None:
-    """:class:`Launcher` that runs the kernels on the current CUDA device with CuPy."""
-    _cupy_module().get_function(name)(grid, (*block, 1), args)
+__all__ = ["FusedTVL1", "fused_supported", "tvl1_fused"]
 
 
 def fused_supported(params: TVL1Params) -> bool:
@@ -111,17 +74,17 @@ class FusedTVL1:
             step=(np.float32(params.lambda_ * params.theta), np.float32(params.theta),
                   np.float32(params.tau / params.theta), np.float64(np.float32(params.epsilon**2 * h * w))))
         level.state[0, :2] = xp.stack(flow)
-        grid = _grid(h, w, BLOCK)
+        blocks = grid(h, w, BLOCK)
         median = params.median_filtering if params.median_filtering > 1 else 0
         for _ in range(params.warps):
             level.active.fill(1)
-            self.launch("tsf_warp", (*grid, n), BLOCK, (level.state, level.cur, i0, i1, i1x, i1y, level.ix, level.iy,
+            self.launch("tsf_warp", (*blocks, n), BLOCK, (level.state, level.cur, i0, i1, i1x, i1y, level.ix, level.iy,
                                                         level.rc, level.n, level.h, level.w))
             pairs = xp.arange(n, dtype=xp.int32)
             steps = 0
             for _ in range(params.outer_iterations):
                 if median:
-                    self.launch("tsf_median", (*grid, len(pairs)), BLOCK,
+                    self.launch("tsf_median", (*blocks, len(pairs)), BLOCK,
                                 (level.state, level.cur, level.active, pairs, level.arrived, level.n, level.h,
                                  level.w, np.int32(median)))
                 left = params.inner_iterations
@@ -142,12 +105,12 @@ class FusedTVL1:
     def _iterate(self, level: _Level, pairs: Any, k: int, rerun: bool = False) -> None:
         """``k`` iterations of the active pairs in ``pairs``, or the reruns of those that stopped in a chunk."""
         if self.iterations_per_launch == 1:
-            self.launch("tsf_step", (*_grid(level.h, level.w, BLOCK), len(pairs)), BLOCK,
+            self.launch("tsf_step", (*grid(level.h, level.w, BLOCK), len(pairs)), BLOCK,
                         (level.state, level.cur, level.active, pairs, level.ix, level.iy, level.rc, level.err,
                          level.arrived, level.n, level.h, level.w, *level.step))
             return
         inner = (TILE[0] - 2 * k, TILE[1] - 2 * k)
-        self.launch("tsf_steps", (*_grid(level.h, level.w, inner), len(pairs)), BLOCK,
+        self.launch("tsf_steps", (*grid(level.h, level.w, inner), len(pairs)), BLOCK,
                     (level.state, level.cur, level.active, pairs, level.redo, level.ix, level.iy, level.rc,
                      level.err, level.arrived, level.n, level.h, level.w, *level.step, np.int32(k),
                      np.int32(rerun)))
@@ -170,11 +133,6 @@ class _Level:
     h: np.int32
     w: np.int32
     step: tuple[np.float32, np.float32, np.float32, np.float64]  # lambda * theta, theta, tau / theta, stop
-
-
-def _grid(h: int, w: int, tile: tuple[int, int]) -> tuple[int, int]:
-    """Blocks (x, y) to cover an ``h`` x ``w`` image with tiles of ``tile`` px (x, y)."""
-    return (int(w) + tile[0] - 1) // tile[0], (int(h) + tile[1] - 1) // tile[1]
 
 
 def tvl1_fused(i0: Any, i1: Any, params: TVL1Params, poll: int = 10, iterations_per_launch: int = 1) -> Any:

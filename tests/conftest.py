@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kernel_emulation import CudaOnNumpy, EmulatedKernels, compiler
 
+from flowkit.backend import cuda_status
 from flowkit.synthetic import smooth_flow, texture, translation_flow, warped_pair
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -18,6 +20,26 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared test data not found at {SHARED} (only present beside the team's checkout)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def cpu_kernels(tmp_path_factory):
+    """The kernels built for the CPU, each block's threads run first to last."""
+    if compiler() is None:
+        pytest.skip("no C++ compiler to build the kernels for the CPU")
+    return EmulatedKernels(tmp_path_factory.mktemp("kernels"))
+
+
+@pytest.fixture(params=["cpu", "cpu-reversed", pytest.param("cuda", marks=pytest.mark.gpu)])
+def kernels(request, cpu_kernels):
+    """The kernels built for the CPU (C++ emulation, threads in either order) or for the GPU
+    (CuPy), on NumPy arrays."""
+    if request.param == "cuda":
+        if cuda_status() is not None:
+            pytest.skip(f"needs CUDA: {cuda_status()}")
+        return CudaOnNumpy()
+    cpu_kernels.reverse = request.param == "cpu-reversed"
+    return cpu_kernels
 
 
 def make_pair(height: int = 64, width: int = 80, seed: int = 0, max_px: float = 2.0,

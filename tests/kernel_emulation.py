@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flowkit.tvl1_fused import kernel_source
+from flowkit.kernels import kernel_source
 
 PRELUDE = """
 #include <math.h>
@@ -130,7 +130,7 @@ class CudaOnNumpy:
     def __call__(self, name: str, grid: tuple[int, int, int], block: tuple[int, int], args: tuple) -> None:
         import cupy
 
-        from flowkit.tvl1_fused import cupy_launcher
+        from flowkit.kernels import cupy_launcher
 
         device = tuple(cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
         cupy_launcher(name, grid, block, device)

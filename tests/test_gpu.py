@@ -59,6 +59,23 @@ def test_cupy_brox_batches(cp):
         cp.testing.assert_allclose(batch[i], single, atol=1e-4)
     assert not bool(batch[2].any())
 
+def test_fused_brox_on_cupy_arrays_follows_the_array_code(cp):
+    """The kernels against the array code on the device, at 180 x 250 px (many blocks across and down)."""
+    from flowkit.brox import brox
+    from flowkit.brox_fused import brox_fused
+    from flowkit.params import BROX_PRESETS
+
+    pairs = [make_pair(180, 250, seed=s, max_px=m) for s, m in ((36, 1.5), (37, 4.0))]
+    i0 = cp.asarray(np.stack([p[0] for p in pairs]).astype(np.float32))
+    i1 = cp.asarray(np.stack([p[1] for p in pairs]).astype(np.float32))
+    for preset, params in BROX_PRESETS.items():
+        fused = brox_fused(i0, i1, params)
+        cp.testing.assert_array_equal(brox_fused(i0, i1, params), fused)
+        cp.testing.assert_allclose(fused, brox(i0, i1, params), atol=1e-3, err_msg=preset)
+        for b, (_, _, truth) in enumerate(pairs):
+            assert endpoint_error(cp.asnumpy(fused[b]), truth) < 0.05, (preset, b)
+
+
 def test_twins_agree_on_the_device(cp):
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (2, 37, 53)).astype(np.float32)
@@ -106,8 +123,9 @@ def test_fused_tvl1_is_deterministic(cp):
 
 
 def test_fused_tvl1_with_several_iterations_per_launch_follows_one_per_launch(cp):
+    from flowkit.kernels import MAX_PER_LAUNCH
     from flowkit.params import tvl1_params
-    from flowkit.tvl1_fused import MAX_PER_LAUNCH, tvl1_fused
+    from flowkit.tvl1_fused import tvl1_fused
 
     # 180 x 250 px: many shared-memory tiles across and down
     pairs = [make_pair(180, 250, seed=s, max_px=m) for s, m in ((34, 1.5), (35, 4.0))]

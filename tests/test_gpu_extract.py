@@ -21,17 +21,20 @@ def _flows(folder: Path, count: int) -> np.ndarray:
                                for c in "xy"], axis=2) for k in range(1, count)])
 
 
-def test_cupy_extraction_matches_numpy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["tvl1", "brox"])
+def test_cupy_extraction_matches_numpy(tmp_path: Path, method: str) -> None:
     # short videos of two sizes: pairs are batched across videos and flushed at the size change
     src = make_source(tmp_path / "src", {"a.avi": 5, "b.avi": 4, "c.avi": 6})
     make_source(tmp_path / "src", {"wide/d.avi": 5}, size=(48, 96))
     gpu, cpu = tmp_path / "gpu", tmp_path / "cpu"
-    result = tsf("extract-flow", src, gpu, "--short-side", "64", "--backend", "cupy", "--devices", "0",
-                 "--batch-pairs", "8", "--quiet")
+    result = tsf("extract-flow", src, gpu, "--method", method, "--short-side", "64", "--backend", "cupy",
+                 "--devices", "0", "--batch-pairs", "8", "--quiet")
     assert result.returncode == 0, result.stderr
-    assert tsf("extract-flow", src, cpu, "--short-side", "64", "--backend", "numpy", "--quiet").returncode == 0
+    result = tsf("extract-flow", src, cpu, "--method", method, "--short-side", "64", "--backend", "numpy", "--quiet")
+    assert result.returncode == 0, result.stderr
     assert (gpu / "annotations.txt").read_text() == (cpu / "annotations.txt").read_text()
     for vid, count in (("a", 5), ("b", 4), ("c", 6), ("wide/d", 5)):
-        assert json.loads((gpu / vid / "meta.json").read_text())["backend"] == "cupy"
+        meta = json.loads((gpu / vid / "meta.json").read_text())
+        assert (meta["backend"], meta["method"]) == ("cupy", method)
         difference = np.abs(dequantize(_flows(gpu / vid, count)) - dequantize(_flows(cpu / vid, count)))
         assert difference.mean() < 0.05, vid

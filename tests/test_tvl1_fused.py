@@ -11,13 +11,13 @@ from conftest import make_pair
 from kernel_emulation import CudaOnNumpy, EmulatedKernels, compiler
 from kernel_nvrtc import compile_for, nvrtc
 
-from flowkit.backend import cuda_status
 from flowkit.evaluation import endpoint_error
 from flowkit.imgops import remap_cubic_xp
+from flowkit.kernels import BLOCK, MAX_PER_LAUNCH, TILE, kernel_source
 from flowkit.params import TVL1_PRESETS, TVL1Params, tvl1_params
 from flowkit.sortnet import median_network, median_numpy
 from flowkit.tvl1 import tvl1
-from flowkit.tvl1_fused import BLOCK, MAX_PER_LAUNCH, TILE, FusedTVL1, fused_supported, kernel_source
+from flowkit.tvl1_fused import FusedTVL1, fused_supported
 
 
 @pytest.mark.parametrize("count", [3, 9, 25])
@@ -35,26 +35,6 @@ def test_median_network_filters_as_opencv():
     padded = np.pad(image, 2, mode="edge")
     windows = [padded[dy:dy + 23, dx:dx + 31] for dy in range(5) for dx in range(5)]
     np.testing.assert_array_equal(median_numpy(windows), cv2.medianBlur(image, 5))
-
-
-@pytest.fixture(scope="module")
-def cpu_kernels(tmp_path_factory):
-    """The kernels built for the CPU, each block's threads run first to last."""
-    if compiler() is None:
-        pytest.skip("no C++ compiler to build the kernels for the CPU")
-    return EmulatedKernels(tmp_path_factory.mktemp("kernels"))
-
-
-@pytest.fixture(params=["cpu", "cpu-reversed", pytest.param("cuda", marks=pytest.mark.gpu)])
-def kernels(request, cpu_kernels):
-    """The kernels built for the CPU (C++ emulation, threads in either order) or for the GPU
-    (CuPy), on NumPy arrays."""
-    if request.param == "cuda":
-        if cuda_status() is not None:
-            pytest.skip(f"needs CUDA: {cuda_status()}")
-        return CudaOnNumpy()
-    cpu_kernels.reverse = request.param == "cpu-reversed"
-    return cpu_kernels
 
 
 def _exact(kernels):
