@@ -110,8 +110,8 @@ def fused_solvers(args: argparse.Namespace) -> dict[str, Callable[[Any, Any], An
     params = flow_params(args.method, args.preset)
     if args.method == "brox":
         return {"tsf fused": lambda i0, i1: brox_fused(i0, i1, params)}
-    return {f"tsf fused, {k} per launch": functools.partial(tvl1_fused, params=params, iterations_per_launch=k)
-            for k in args.per_launch}
+    return {f"tsf fused, {k} per launch":
+            functools.partial(tvl1_fused, params=params, iterations_per_launch=k) for k in args.per_launch}
 
 
 def speed(args: argparse.Namespace, results: dict) -> None:
@@ -137,11 +137,13 @@ def speed(args: argparse.Namespace, results: dict) -> None:
     peer = cucim_speed(args, gray) if args.method == "tvl1" else None
     if peer is not None:
         rows.append(peer)
-        print(f"| cuCIM optical_flow_tvl1 | 1 | {1000 * peer['seconds']:.1f} | {peer['pairs_per_second']:.1f} |")
+        print(f"| cuCIM optical_flow_tvl1 | 1 | {1000 * peer['seconds']:.1f} "
+              f"| {peer['pairs_per_second']:.1f} |")
     print()
     for r in rows:
         if r["batch"] == batch and r["solver"] != "array":
-            print(f"{r['solver']} / array code at batch {batch}: **{s / r['seconds']:.1f}x** the pairs per second")
+            print(f"{r['solver']} / array code at batch {batch}: "
+                  f"**{s / r['seconds']:.1f}x** the pairs per second")
     if peer is not None:
         best = max(r["pairs_per_second"] for r in rows if r["solver"] not in ("array", "cucim"))
         results["ratio_fused_best_to_cucim"] = best * peer["seconds"]

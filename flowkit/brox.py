@@ -186,7 +186,8 @@ def _solve_level(i0: Any, i1: Any, u: Any, v: Any, params: BroxParams,
     (w1, *warped), inside = _warp((i1, *_derivatives(i1)), u, v)
     # no data term where the warp leaves the frame: the smoothness term fills the flow in there
     wx, wy, wxx, wxy, wyy = (f * inside for f in warped)
-    level = Linearisation(u, v, wx, wy, wxx, wxy, wyy, (w1 - i0) * inside, wx - i0x * inside, wy - i0y * inside)
+    level = Linearisation(u, v, wx, wy, wxx, wxy, wyy,
+                          (w1 - i0) * inside, wx - i0x * inside, wy - i0y * inside)
     du, dv = xp.zeros_like(u), xp.zeros_like(u)
     stop = np.float64(params.tolerance**2 * h * w)
     active = xp.arange(n)

@@ -49,15 +49,15 @@ class FusedBrox:
         eps2 = np.float32(params.eps**2)
         pixels = (*grid(h, w, BLOCK), n)
         self.launch("tsf_brox_links", pixels, BLOCK, (u, v, du, dv, sx, sy, *size, eps2))
+        weights = (np.float32(params.gamma), np.float32(0.5 / params.alpha), eps2, np.float32(params.omega))
         self.launch("tsf_brox_system", pixels, BLOCK,
-                    (u, v, du, dv, *terms, sx, sy, a12, rhs_u, rhs_v, step_u, step_v, *size,
-                     np.float32(params.gamma), np.float32(0.5 / params.alpha), eps2, np.float32(params.omega)))
+                    (u, v, du, dv, *terms, sx, sy, a12, rhs_u, rhs_v, step_u, step_v, *size, *weights))
         colour_pixels = (*grid(h, (w + 1) // 2, BLOCK), n)  # a thread per pixel of one colour
         inertia = np.float32(1) - np.float32(params.omega)
         for _ in range(params.solver_iterations):
             for colour in (0, 1):
-                self.launch("tsf_brox_sor", colour_pixels, BLOCK,
-                            (du, dv, sx, sy, a12, rhs_u, rhs_v, step_u, step_v, *size, inertia, np.int32(colour)))
+                self.launch("tsf_brox_sor", colour_pixels, BLOCK, (du, dv, sx, sy, a12, rhs_u, rhs_v, step_u,
+                                                                   step_v, *size, inertia, np.int32(colour)))
         return du, dv
 
 

@@ -78,8 +78,8 @@ class FusedTVL1:
         median = params.median_filtering if params.median_filtering > 1 else 0
         for _ in range(params.warps):
             level.active.fill(1)
-            self.launch("tsf_warp", (*blocks, n), BLOCK, (level.state, level.cur, i0, i1, i1x, i1y, level.ix, level.iy,
-                                                        level.rc, level.n, level.h, level.w))
+            self.launch("tsf_warp", (*blocks, n), BLOCK, (level.state, level.cur, i0, i1, i1x, i1y, level.ix,
+                                                          level.iy, level.rc, level.n, level.h, level.w))
             pairs = xp.arange(n, dtype=xp.int32)
             steps = 0
             for _ in range(params.outer_iterations):

@@ -30,7 +30,8 @@ def test_cupy_extraction_matches_numpy(tmp_path: Path, method: str) -> None:
     result = tsf("extract-flow", src, gpu, "--method", method, "--short-side", "64", "--backend", "cupy",
                  "--devices", "0", "--batch-pairs", "8", "--quiet")
     assert result.returncode == 0, result.stderr
-    result = tsf("extract-flow", src, cpu, "--method", method, "--short-side", "64", "--backend", "numpy", "--quiet")
+    result = tsf("extract-flow", src, cpu, "--method", method, "--short-side", "64", "--backend", "numpy",
+                 "--quiet")
     assert result.returncode == 0, result.stderr
     assert (gpu / "annotations.txt").read_text() == (cpu / "annotations.txt").read_text()
     for vid, count in (("a", 5), ("b", 4), ("c", 6), ("wide/d", 5)):
