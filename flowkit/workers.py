@@ -42,6 +42,7 @@ from .video import VideoEntry, VideoReader
 __all__ = ["distinct_frames", "run_in_process", "run_in_workers"]
 
 _MAX_WRITES = 256  # encodes in flight per worker: bounds the memory held by frames awaiting I/O
+WRITER_THREADS = 2  # JPEG encoding and writing threads per worker (OpenCV's encoder releases the GIL)
 
 
 def run_in_process(task: _Task, should_stop: Callable[[], bool] = lambda: False) -> Iterator[VideoResult]:
@@ -97,7 +98,7 @@ class _Processor:
         self.flow_thread: ThreadPoolExecutor | None = None
 
     def run(self) -> Iterator[VideoResult]:
-        with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="tsf-write") as pool,
+        with (ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="tsf-write") as pool,
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsf-flow",
                                  initializer=_same_device, initargs=_current_device(self.config.backend))
               as flow_thread):
