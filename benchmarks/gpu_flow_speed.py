@@ -1,5 +1,6 @@
-"""Frame pairs per second of the fused TV-L1 and Brox solvers on one CUDA GPU at 340x256, batch 1
-to 256, with accuracy and peers.
+"""Pairs per second of the fused TV-L1 and Brox solvers on one GPU at 340x256, with accuracy and peers.
+
+Batch sizes 1 to 256 by default.
 
 Usage: python benchmarks/gpu_flow_speed.py [--method tvl1|brox] [--batch 1 --batch 8 ...]
        [--per-launch 1 --per-launch 4 ...] [--preset NAME] [--repeats 3] [--data ../shared/data]
