@@ -13,7 +13,7 @@ from kernel_nvrtc import compile_for, nvrtc
 
 from flowkit.evaluation import endpoint_error
 from flowkit.imgops import remap_cubic_xp
-from flowkit.kernels import BLOCK, MAX_PER_LAUNCH, TILE, kernel_source
+from flowkit.kernels import BLOCK, MAX_PER_LAUNCH, TILE, grid, kernel_source
 from flowkit.params import TVL1_PRESETS, TVL1Params, tvl1_params
 from flowkit.sortnet import median_network, median_numpy
 from flowkit.tvl1 import tvl1
@@ -60,7 +60,7 @@ def _state(n, h, w, seed):
 
 
 def _grid(h, w, n):
-    return ((w + BLOCK[0] - 1) // BLOCK[0], (h + BLOCK[1] - 1) // BLOCK[1], n)
+    return (*grid(h, w, BLOCK), n)
 
 
 def test_warp_kernel_matches_remap(kernels):
