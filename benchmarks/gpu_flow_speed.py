@@ -3,15 +3,17 @@
 Batch sizes 1 to 256 by default.
 
 Usage: python benchmarks/gpu_flow_speed.py [--method tvl1|brox] [--batch 1 --batch 8 ...]
-       [--per-launch 1 --per-launch 4 ...] [--preset NAME] [--repeats 3] [--data ../shared/data]
-       [--cucim-pairs 8] [--json results.json]
+       [--per-launch 1 --per-launch 4 ...] [--poll 10 --poll 30 ...] [--preset NAME] [--repeats 3]
+       [--data ../shared/data] [--cucim-pairs 8] [--json results.json]
 
 Frames are consecutive frames of ../shared/data/videos/demo.mp4 (340x256, a real action clip),
 repeated to fill the largest batch; they are uploaded once as float32 gray, and each timing covers
 the whole flow call on device arrays (pyramid, warpings, iterations) up to a device
-synchronisation. For TV-L1 each ``--per-launch`` K (default 1) times the fused solver with K
-primal-dual iterations per kernel launch (:class:`flowkit.tvl1_fused.FusedTVL1`), side by side at
-every batch size; Brox has one fused solver (:class:`flowkit.brox_fused.FusedBrox`). In the same run:
+synchronisation. For TV-L1 each ``--per-launch`` K times the fused solver
+(:class:`flowkit.tvl1_fused.FusedTVL1`) with K primal-dual iterations per kernel launch, and each
+``--poll`` P with P iterations between two reads of the pairs' states by the host (defaults: the
+solver's), side by side at every batch size; Brox has one fused solver
+(:class:`flowkit.brox_fused.FusedBrox`). In the same run:
 
 - the array-code CuPy solver (:func:`flowkit.tvl1.tvl1` or :func:`flowkit.brox.brox`, the fused
   kernels' twin) at one batch size;
@@ -53,7 +55,7 @@ from flowkit import (
 from flowkit.brox import brox
 from flowkit.brox_fused import brox_fused
 from flowkit.tvl1 import tvl1
-from flowkit.tvl1_fused import tvl1_fused
+from flowkit.tvl1_fused import PER_LAUNCH, POLL, tvl1_fused
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -111,8 +113,9 @@ def fused_solvers(args: argparse.Namespace) -> dict[str, Callable[[Any, Any], An
     params = flow_params(args.method, args.preset)
     if args.method == "brox":
         return {"tsf fused": lambda i0, i1: brox_fused(i0, i1, params)}
-    return {f"tsf fused, {k} per launch":
-            functools.partial(tvl1_fused, params=params, iterations_per_launch=k) for k in args.per_launch}
+    return {f"tsf fused, {k} per launch" + (f", poll {poll}" if args.poll != [POLL] else ""):
+            functools.partial(tvl1_fused, params=params, poll=poll, iterations_per_launch=k)
+            for k in args.per_launch for poll in args.poll}
 
 
 def speed(args: argparse.Namespace, results: dict) -> None:
@@ -228,7 +231,9 @@ def main() -> int:
     parser.add_argument("--method", choices=("tvl1", "brox"), default="tvl1")
     parser.add_argument("--batch", type=int, action="append", help="batch sizes (default 1 to 256)")
     parser.add_argument("--per-launch", type=int, action="append",
-                        help="TV-L1 primal-dual iterations per kernel launch of the fused solver (default 1)")
+                        help=f"TV-L1 iterations per kernel launch of the fused solver (default {PER_LAUNCH})")
+    parser.add_argument("--poll", type=int, action="append",
+                        help=f"TV-L1 iterations between two reads of the pairs' states (default {POLL})")
     parser.add_argument("--preset", help="the method's preset (default: opencv for tvl1, denseflow for brox)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=DATA, help="folder with videos/demo.mp4 and flow-gt/")
@@ -237,7 +242,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.batch = sorted(args.batch or BATCHES)
-    args.per_launch = args.per_launch or [1]
+    args.per_launch = args.per_launch or [PER_LAUNCH]
+    args.poll = args.poll or [POLL]
     args.preset = args.preset or DEFAULT_PRESETS[args.method]
     if (reason := cuda_status()) is not None:
         print(f"no GPU: {reason}", file=sys.stderr)

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from .sortnet import median_cuda
 
-__all__ = ["BLOCK", "MAX_PER_LAUNCH", "TILE", "Launcher", "cupy_launcher", "grid", "kernel_source"]
+__all__ = ["BLOCK", "MAX_PER_LAUNCH", "STEPS_MIN_BLOCKS", "TILE", "Launcher", "cupy_launcher", "grid",
+           "kernel_source"]
 
 SOURCES = ("tvl1.cu", "brox.cu")
 BLOCK = (32, 8)  # threads per tile (x, y): a warp reads 128 contiguous bytes of a row
@@ -22,6 +23,10 @@ BLOCK = (32, 8)  # threads per tile (x, y): a warp reads 128 contiguous bytes of
 # memory a block gets without opting in; 7 px per thread, a row of 64 is two warps' loads
 TILE = (64, 28)
 MAX_PER_LAUNCH = 8  # most TV-L1 iterations in one launch of tsf_steps: an inner tile of 48 x 12 px
+# blocks of tsf_steps that each multiprocessor must hold at once: caps the registers per thread
+# (65,536 / (threads x blocks)), which otherwise grow with the constants each thread keeps. 4 (64
+# registers, as many blocks as shared memory allows) was the fastest of 1 to 5 on an H100 (README)
+STEPS_MIN_BLOCKS = 4
 
 
 class Launcher(Protocol):
@@ -36,7 +41,7 @@ def kernel_source() -> str:
     folder = resources.files("flowkit").joinpath("cuda")
     source = "\n".join(folder.joinpath(name).read_text() for name in SOURCES)
     sizes = {"TSF_TILE_W": TILE[0], "TSF_TILE_H": TILE[1], "TSF_THREADS": BLOCK[0] * BLOCK[1],
-             "TSF_CHUNK_MAX": MAX_PER_LAUNCH}
+             "TSF_CHUNK_MAX": MAX_PER_LAUNCH, "TSF_STEPS_MIN_BLOCKS": STEPS_MIN_BLOCKS}
     defines = "".join(f"#define {name} {value}\n" for name, value in sizes.items())
     return defines + source.replace("/*MEDIAN9*/", median_cuda(9)).replace("/*MEDIAN25*/", median_cuda(25))
 

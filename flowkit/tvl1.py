@@ -242,8 +242,8 @@ def _primal_dual_step(work: list[Any], c: _Warp, params: TVL1Params) -> Any:
         diff = new - u[j]
         error += xp.sum(diff * diff, axis=(1, 2), dtype=xp.float64)
         gx, gy = forward_gradient(new)
-        norm = xp.float32(1) + taut * xp.hypot(gx, gy)
+        inv = xp.float32(1) / (xp.float32(1) + taut * xp.sqrt(gx * gx + gy * gy))
         work[j] = new
-        work[k + 2 * j] = (p[2 * j] + taut * gx) / norm
-        work[k + 2 * j + 1] = (p[2 * j + 1] + taut * gy) / norm
+        work[k + 2 * j] = (p[2 * j] + taut * gx) * inv
+        work[k + 2 * j + 1] = (p[2 * j + 1] + taut * gy) * inv
     return error

@@ -1,17 +1,16 @@
 """Fused TV-L1 on a CUDA device: the scheme of :mod:`flowkit.tvl1`, a few kernels per iteration.
 
 Per pyramid level, one kernel warps the second frame and fixes the data term (bicubic sampling
-of the frame and its gradient); each primal-dual iteration is then one kernel that updates the
-flow and the dual variables of every pair still iterating, and sums each pair's squared update on
-the device, where the last block of each pair to finish applies the pair's stopping test. The host reads the
-pairs' states only every ``poll`` iterations, to leave the loop and to launch blocks only for the
-pairs still iterating. The median filter is a sorting-network kernel.
-
-With ``iterations_per_launch`` k > 1, one kernel runs k iterations on tiles in shared memory
-(:data:`TILE`, overlapping by 2k px), which reads and writes the state once per k iterations and
-launches k times fewer kernels. Each iteration's stopping test is still applied: a pair that stops
-inside a chunk is rerun from the chunk's start for the iterations it needed, once per warping, so
-the flow is the same as with one iteration per launch.
+of the frame and its gradient). The primal-dual iterations then run ``iterations_per_launch`` k
+at a time (:data:`PER_LAUNCH` by default) in one kernel over every pair still iterating: each block
+iterates on a tile of its pair in shared memory (:data:`~flowkit.kernels.TILE`, overlapping its
+neighbours by 2k px), so the state crosses global memory once per k iterations. Each iteration's
+squared update is summed per pair on the device, where the last block of each pair applies the
+pair's stopping test; a pair that stops inside a chunk is rerun from the chunk's start for the
+iterations it needed, once per warping, so the flow is that of one iteration per launch (k = 1,
+a kernel of its own). The host reads the pairs' states only every ``poll`` iterations
+(:data:`POLL`), to leave the loop and to launch blocks only for the pairs still iterating. The
+median filter is a sorting-network kernel.
 
 The kernels' source is ``flowkit/cuda/tvl1.cu``; their NumPy twins are the array code of
 :mod:`flowkit.tvl1` and :mod:`flowkit.imgops`. :class:`FusedTVL1` runs on any
@@ -32,7 +31,12 @@ from .kernels import BLOCK, MAX_PER_LAUNCH, TILE, Launcher, cupy_launcher, grid
 from .params import TVL1Params
 from .tvl1 import coarse_to_fine
 
-__all__ = ["FusedTVL1", "fused_supported", "tvl1_fused"]
+__all__ = ["PER_LAUNCH", "POLL", "FusedTVL1", "fused_supported", "tvl1_fused"]
+
+# The defaults that gave the most pairs per second at batches of 128 and 256 on an H100, among 1 to 5
+# iterations per launch and polls every 10 to 100 iterations (benchmarks/gpu_flow_speed.py; README)
+POLL = 100  # iterations between two reads of the pairs' states by the host
+PER_LAUNCH = 4  # primal-dual iterations per kernel launch
 
 
 def fused_supported(params: TVL1Params) -> bool:
@@ -46,8 +50,8 @@ class FusedTVL1:
 
     params: TVL1Params
     launch: Launcher
-    poll: int = 10  # iterations between two reads of the pairs' states by the host
-    iterations_per_launch: int = 1  # k > 1: k iterations per launch of the tiled kernel tsf_steps
+    poll: int = POLL
+    iterations_per_launch: int = PER_LAUNCH  # k > 1: k iterations per launch of the tiled kernel tsf_steps
 
     def __post_init__(self) -> None:
         if not 1 <= self.iterations_per_launch <= MAX_PER_LAUNCH:
@@ -135,6 +139,7 @@ class _Level:
     step: tuple[np.float32, np.float32, np.float32, np.float64]  # lambda * theta, theta, tau / theta, stop
 
 
-def tvl1_fused(i0: Any, i1: Any, params: TVL1Params, poll: int = 10, iterations_per_launch: int = 1) -> Any:
+def tvl1_fused(i0: Any, i1: Any, params: TVL1Params, poll: int = POLL,
+               iterations_per_launch: int = PER_LAUNCH) -> Any:
     """TV-L1 flow of CuPy ``(N, H, W)`` float32 frames with the fused kernels; ``(N, H, W, 2)``."""
     return FusedTVL1(params, cupy_launcher, poll, iterations_per_launch)(i0, i1)

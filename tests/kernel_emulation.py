@@ -32,6 +32,7 @@ PRELUDE = """
 #define __forceinline__ inline
 #define __shared__ static
 #define __syncthreads()
+#define __launch_bounds__(...)
 struct tsf_dim3 { unsigned x, y, z; };
 static tsf_dim3 threadIdx, blockIdx, blockDim, gridDim;
 static bool tsf_reverse = false;
@@ -49,6 +50,9 @@ static inline bool tsf_enter(unsigned t) {
     return true;
 }
 #define TSF_FOR_EACH_THREAD for (unsigned tsf_t = 0; tsf_enter(tsf_t); ++tsf_t)
+// per-thread arrays that outlive a phase (registers on the GPU): one copy per thread
+#define TSF_OWN_COPIES TSF_THREADS
+#define TSF_OWN TSF_TID
 extern "C" void emu_set_reverse(int reverse) { tsf_reverse = reverse; }
 """
 
@@ -59,7 +63,7 @@ static inline void tsf_block_sum(unsigned long long* dst, float v) {
 }
 """
 
-_SIGNATURE = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
+_SIGNATURE = re.compile(r'extern "C" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(([^)]*)\)')
 _CTYPES = {"int": ctypes.c_int, "float": ctypes.c_float, "double": ctypes.c_double}
 
 

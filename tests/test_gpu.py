@@ -100,7 +100,7 @@ def test_fused_tvl1_on_cupy_arrays_follows_the_array_solver(cp):
     i1 = cp.asarray(np.stack([p[1] for p in pairs]).astype(np.float32))
     for preset in ("opencv", "opencv-cuda", "accurate"):
         params = tvl1_params(preset)
-        fused = tvl1_fused(i0, i1, params)
+        fused = tvl1_fused(i0, i1, params, iterations_per_launch=1)
         array = tvl1(i0, i1, params)
         assert isinstance(fused, cp.ndarray) and fused.shape == (3, 96, 112, 2)
         assert float(cp.abs(fused - array).max()) < 5e-3, preset
@@ -133,8 +133,8 @@ def test_fused_tvl1_with_several_iterations_per_launch_follows_one_per_launch(cp
     i1 = cp.asarray(np.stack([p[1] for p in pairs]).astype(np.float32))
     for preset in ("opencv", "accurate"):
         params = tvl1_params(preset)
-        one = tvl1_fused(i0, i1, params)
-        for k in (4, MAX_PER_LAUNCH):
+        one = tvl1_fused(i0, i1, params, iterations_per_launch=1)
+        for k in (2, 3, 4, MAX_PER_LAUNCH):
             chunked = tvl1_fused(i0, i1, params, iterations_per_launch=k)
             cp.testing.assert_array_equal(tvl1_fused(i0, i1, params, iterations_per_launch=k), chunked)
             # the stopping sums are rounded per block, and the blocks differ from one per launch

@@ -265,8 +265,8 @@ def test_several_iterations_per_launch_give_the_same_flow(kernels, preset):
     i0 = np.stack([p[0] for p in pairs]).astype(np.float32)
     i1 = np.stack([p[1] for p in pairs]).astype(np.float32)
     params = tvl1_params(preset)
-    one = FusedTVL1(params, kernels, poll=3)(i0, i1)
-    for per_launch in (2, 4, MAX_PER_LAUNCH):
+    one = FusedTVL1(params, kernels, poll=3, iterations_per_launch=1)(i0, i1)
+    for per_launch in (2, 3, 4, MAX_PER_LAUNCH):
         chunked = FusedTVL1(params, kernels, poll=3, iterations_per_launch=per_launch)(i0, i1)
         if isinstance(kernels, EmulatedKernels):
             np.testing.assert_array_equal(chunked, one, err_msg=f"{per_launch} per launch")

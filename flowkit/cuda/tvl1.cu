@@ -4,7 +4,8 @@
 // [u1, u2, p11, p12, p21, p22]; pair b's current values are in buffer cur[b], and a kernel that
 // updates pair b writes the other buffer, so neighbouring blocks never see a half-updated state.
 // Blocks are 2D tiles of one pair: blockIdx.z indexes `pairs`, the pairs still iterating.
-// TSF_TILE_W, TSF_TILE_H, TSF_THREADS and TSF_CHUNK_MAX are defined by flowkit.tvl1_fused.
+// TSF_TILE_W, TSF_TILE_H, TSF_THREADS, TSF_CHUNK_MAX and TSF_STEPS_MIN_BLOCKS are defined by
+// flowkit.kernels.
 
 #define TSF_FLT_EPSILON 1.1920929e-07f
 #define TSF_MAP_LIMIT 1048576.0f
@@ -15,8 +16,16 @@
 
 #define TSF_TILE (TSF_TILE_W * TSF_TILE_H)
 #define TSF_TID (threadIdx.x + blockDim.x * threadIdx.y)
+// a thread of tsf_steps holds one column of its tile, every TSF_ROWS-th row: TSF_PER_THREAD pixels
+#define TSF_ROWS (TSF_THREADS / TSF_TILE_W)
+#define TSF_PER_THREAD (TSF_TILE_H / TSF_ROWS)
+static_assert(TSF_THREADS % TSF_TILE_W == 0 && TSF_TILE_H % TSF_ROWS == 0, "threads must tile a tile's rows");
 
 #ifndef TSF_EMULATION
+// Per-thread arrays that outlive a phase: `float a[TSF_OWN_COPIES][n]`, indexed a[TSF_OWN][m] with m
+// known at compile time, are registers on the GPU; the CPU build keeps one copy per thread.
+#define TSF_OWN_COPIES 1
+#define TSF_OWN 0
 #define TSF_BLOCK_LEADER (threadIdx.x == 0 && threadIdx.y == 0)  // the thread that holds a block's sum
 // Marks the code between two __syncthreads() of a block-level kernel, which every thread runs (the
 // CPU build runs it thread after thread); values that outlive it are kept in shared memory.
@@ -117,11 +126,13 @@ __device__ __forceinline__ void tsf_primal_at(float u1, float u2, float gx, floa
     *a2 = (u2 + step * gy) + theta * div2;
 }
 
-// The dual update of (pa, pb) from the forward gradient (gx, gy) of the new flow component.
+// The dual update of (pa, pb) from the forward gradient (gx, gy) of the new flow component. The
+// norm is sqrt(gx^2 + gy^2) rather than hypotf (several times the instructions, and a last bit that
+// differs from NumPy's), divided once; the rounding matches the twin's.
 __device__ __forceinline__ void tsf_dual(float gx, float gy, float taut, float* pa, float* pb) {
-    const float norm = 1.0f + taut * hypotf(gx, gy);
-    *pa = (*pa + taut * gx) / norm;
-    *pb = (*pb + taut * gy) / norm;
+    const float inv = 1.0f / (1.0f + taut * sqrtf(gx * gx + gy * gy));
+    *pa = (*pa + taut * gx) * inv;
+    *pb = (*pb + taut * gy) * inv;
 }
 
 // u = v + theta div p at (x, y) of the state in global memory.
@@ -217,10 +228,10 @@ __device__ __forceinline__ void tsf_finish_chunk(int b, int k, int* cur, int* ac
 // With rerun = 0 the pairs in `pairs` that are active run k iterations and take their stopping
 // test (tsf_finish_chunk); with rerun = 1 each pair b runs redo[b] iterations, if any, and moves to
 // the other buffer. Blocks of TSF_THREADS threads.
-extern "C" __global__ void tsf_steps(float* S, int* cur, int* active, const int* pairs, int* redo,
-                                     const float* ix, const float* iy, const float* rc, unsigned long long* err,
-                                     unsigned* arrived, int n, int h, int w, float lt, float theta, float taut,
-                                     double stop, int k, int rerun) {
+extern "C" __global__ void __launch_bounds__(TSF_THREADS, TSF_STEPS_MIN_BLOCKS) tsf_steps(
+        float* S, int* cur, int* active, const int* pairs, int* redo, const float* ix, const float* iy,
+        const float* rc, unsigned long long* err, unsigned* arrived, int n, int h, int w, float lt,
+        float theta, float taut, double stop, int k, int rerun) {
     __shared__ float tile[6][TSF_TILE];  // u1, u2, p11, p12, p21, p22, updated in place
     __shared__ float update[TSF_THREADS];  // each thread's squared update of the iteration
     const int b = pairs[blockIdx.z];
@@ -232,28 +243,39 @@ extern "C" __global__ void tsf_steps(float* S, int* cur, int* active, const int*
     const float* by = iy + b * plane;
     const float* br = rc + b * plane;
     const int x0 = blockIdx.x * (TSF_TILE_W - 2 * k) - k, y0 = blockIdx.y * (TSF_TILE_H - 2 * k) - k;
+    // the data term's constants at the thread's pixels, read from global memory once per launch
+    float cx[TSF_OWN_COPIES][TSF_PER_THREAD], cy[TSF_OWN_COPIES][TSF_PER_THREAD];
+    float cr[TSF_OWN_COPIES][TSF_PER_THREAD];
     TSF_FOR_EACH_THREAD {
-        for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
-            const int x = x0 + j % TSF_TILE_W, y = y0 + j / TSF_TILE_W;
+        const int lx = TSF_TID % TSF_TILE_W, x = x0 + lx;
+#pragma unroll
+        for (int m = 0; m < TSF_PER_THREAD; ++m) {
+            const int ly = TSF_TID / TSF_TILE_W + m * TSF_ROWS, y = y0 + ly, j = ly * TSF_TILE_W + lx;
             const bool inside = x >= 0 && x < w && y >= 0 && y < h;
-            for (int c = 0; c < 6; ++c) tile[c][j] = inside ? s.in[c * s.nhw + (size_t)y * w + x] : 0.0f;
+            const size_t i = inside ? (size_t)y * w + x : 0;
+            for (int c = 0; c < 6; ++c) tile[c][j] = inside ? s.in[c * s.nhw + i] : 0.0f;
+            cx[TSF_OWN][m] = inside ? bx[i] : 0.0f;
+            cy[TSF_OWN][m] = inside ? by[i] : 0.0f;
+            cr[TSF_OWN][m] = inside ? br[i] : 0.0f;
         }
     }
     __syncthreads();
     for (int t = 0; t < count; ++t) {
         TSF_FOR_EACH_THREAD {  // u from p (the tile's left and upper neighbours)
+            const int lx = TSF_TID % TSF_TILE_W, x = x0 + lx;
             float d2 = 0.0f;
-            for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
-                const int lx = j % TSF_TILE_W, ly = j / TSF_TILE_W, x = x0 + lx, y = y0 + ly;
+#pragma unroll
+            for (int m = 0; m < TSF_PER_THREAD; ++m) {
+                const int ly = TSF_TID / TSF_TILE_W + m * TSF_ROWS, y = y0 + ly, j = ly * TSF_TILE_W + lx;
                 if (x < 0 || x >= w || y < 0 || y >= h) continue;
-                const size_t i = (size_t)y * w + x;
                 const bool left = x > 0 && lx > 0, up = y > 0 && ly > 0;
                 const float div1 = (tile[2][j] - (left ? tile[2][j - 1] : 0.0f))
                                  + (tile[3][j] - (up ? tile[3][j - TSF_TILE_W] : 0.0f));
                 const float div2 = (tile[4][j] - (left ? tile[4][j - 1] : 0.0f))
                                  + (tile[5][j] - (up ? tile[5][j - TSF_TILE_W] : 0.0f));
                 float a1, a2;
-                tsf_primal_at(tile[0][j], tile[1][j], bx[i], by[i], br[i], div1, div2, lt, theta, &a1, &a2);
+                tsf_primal_at(tile[0][j], tile[1][j], cx[TSF_OWN][m], cy[TSF_OWN][m], cr[TSF_OWN][m], div1,
+                              div2, lt, theta, &a1, &a2);
                 if (lx >= k && lx < TSF_TILE_W - k && ly >= k && ly < TSF_TILE_H - k) {
                     const float e1 = a1 - tile[0][j], e2 = a2 - tile[1][j];
                     d2 += e1 * e1 + e2 * e2;
@@ -268,8 +290,10 @@ extern "C" __global__ void tsf_steps(float* S, int* cur, int* active, const int*
             TSF_FOR_EACH_THREAD { tsf_block_sum(err + (size_t)b * TSF_CHUNK_MAX + t, update[TSF_TID]); }
         }
         TSF_FOR_EACH_THREAD {  // p from u (the tile's right and lower neighbours)
-            for (int j = TSF_TID; j < TSF_TILE; j += TSF_THREADS) {
-                const int lx = j % TSF_TILE_W, ly = j / TSF_TILE_W, x = x0 + lx, y = y0 + ly;
+            const int lx = TSF_TID % TSF_TILE_W, x = x0 + lx;
+#pragma unroll
+            for (int m = 0; m < TSF_PER_THREAD; ++m) {
+                const int ly = TSF_TID / TSF_TILE_W + m * TSF_ROWS, y = y0 + ly, j = ly * TSF_TILE_W + lx;
                 if (x < 0 || x >= w || y < 0 || y >= h) continue;
                 const bool right = x + 1 < w && lx + 1 < TSF_TILE_W, down = y + 1 < h && ly + 1 < TSF_TILE_H;
                 tsf_dual(right ? tile[0][j + 1] - tile[0][j] : 0.0f,
