@@ -15,7 +15,7 @@ cycled when more frames are asked for), re-encoded as several videos, or a gener
 when the shared data is absent.
 
     python benchmarks/extract_speed.py [--clips 4] [--frames 24] [--jobs 2]
-    python benchmarks/extract_speed.py --devices 0 [--clips 16] [--frames 250] [--batch-pairs 32]
+    python benchmarks/extract_speed.py --devices 0 [--clips 16] [--frames 250] [--batch-pairs 128]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from flowkit import Resize, TVL1Params, VideoReader, cuda_status
+from flowkit import ExtractConfig, Resize, TVL1Params, VideoReader, cuda_status
 from flowkit.synthetic import moving_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,8 +127,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=24, help="frames per clip")
     parser.add_argument("--jobs", type=int, default=2, help="processes on the CPU")
     parser.add_argument("--devices", help="CUDA device ids, e.g. 0,1: time the cupy backend instead")
-    parser.add_argument("--batch-pairs", type=int, default=32, help="frame pairs per GPU call")
+    parser.add_argument("--batch-pairs", type=int,
+                        help="frame pairs per GPU call (default: the command's, 128 at 340x256)")
     args = parser.parse_args()
+    args.batch_pairs = args.batch_pairs or ExtractConfig(backend="cupy").pairs_per_call(256, 340)
     devices = [int(d) for d in args.devices.split(",")] if args.devices else []
     if devices and (reason := cuda_status()) is not None:
         raise SystemExit(f"--devices needs CUDA: {reason}")

@@ -34,6 +34,7 @@ __all__ = [
     "ANNOTATIONS_NAME",
     "FAILURES_NAME",
     "FORMATS",
+    "GPU_BATCH_PIXELS",
     "INDEX_NAME",
     "SETTINGS_NAME",
     "ExtractConfig",
@@ -43,6 +44,10 @@ __all__ = [
     "extract",
     "select_shard",
 ]
+
+# frame pixels of one GPU flow call when the batch is not set: 128 pairs at 340x256, where the fused
+# TV-L1 reached its full rate on an H100 (benchmarks/gpu_flow_speed.py; README), fewer for larger frames
+GPU_BATCH_PIXELS = 128 * 340 * 256
 
 FORMATS = ("jpeg", "hdf5")
 ANNOTATIONS_NAME = "annotations.txt"
@@ -69,7 +74,8 @@ class ExtractConfig:
         quality: JPEG quality of every frame, 0-100.
         rgb: also write the RGB frames.
         batch_pairs: frame pairs per flow call (across videos when videos are short); ``None``
-            picks 1 on the CPU and 32 on the GPU.
+            picks 1 on the CPU and, on the GPU, :data:`GPU_BATCH_PIXELS` worth of frames (see
+            :meth:`pairs_per_call`).
         shard_videos: videos per HDF5 shard.
     """
 
@@ -103,6 +109,12 @@ class ExtractConfig:
     def params(self) -> dict[str, Any]:
         """The flow parameters this configuration runs with, as a JSON-ready dict."""
         return flow_params(self.method, self.preset).to_dict()
+
+    def pairs_per_call(self, height: int, width: int) -> int:
+        """Frame pairs per flow call for ``height`` x ``width`` frames: ``batch_pairs`` when set."""
+        if self.batch_pairs is not None:
+            return self.batch_pairs
+        return max(1, GPU_BATCH_PIXELS // (height * width)) if self.backend == "cupy" else 1
 
     def settings(self) -> dict[str, Any]:
         """Everything that decides the output bytes (not the backend, nor parallelism)."""
@@ -217,8 +229,7 @@ def extract(
     backend = flow_backend(config.method, config.backend)
     if run.devices and backend != "cupy":
         raise ExtractionError(f"devices are for the cupy backend; the {backend} backend uses jobs")
-    batch = config.batch_pairs or (32 if backend == "cupy" else 1)
-    config = dataclasses.replace(config, backend=backend, batch_pairs=batch)
+    config = dataclasses.replace(config, backend=backend)
     mine = select_shard(entries, run.num_shards, run.shard_index)
     store = _Store(Path(out), config, run)
     summary = ExtractSummary()
@@ -233,7 +244,7 @@ def extract(
         pending = [e for e in mine if e.id not in finished]
         if config.format == "hdf5":
             store.plan_chunks(mine, {e.id for e in pending})
-        tasks = _tasks(pending, store, config, batch)
+        tasks = _tasks(pending, store, config)
         for result in _results(tasks, run, backend):
             store.record(result)
             if result.status == "done":
@@ -267,9 +278,10 @@ class _Task:
     config: ExtractConfig
 
 
-def _tasks(pending: list[VideoEntry], store: _Store, config: ExtractConfig, batch: int) -> list[_Task]:
+def _tasks(pending: list[VideoEntry], store: _Store, config: ExtractConfig) -> list[_Task]:
     # one video per task balances load best; batching across videos needs several per task
-    per_task = 1 if batch == 1 else 8
+    batched = config.batch_pairs > 1 if config.batch_pairs is not None else config.backend == "cupy"
+    per_task = 8 if batched else 1
     return [_Task(tuple(pending[i:i + per_task]), str(store.out), str(store.tmp), config)
             for i in range(0, len(pending), per_task)]
 

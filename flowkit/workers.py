@@ -143,7 +143,7 @@ class _Processor:
                         if self.pairs and self.pairs[0][2].shape != frame.shape:
                             yield from self._flush()
                         self.pairs.append((video, video.num_frames - step, window[0], frame))
-                        if len(self.pairs) >= self.config.batch_pairs:
+                        if len(self.pairs) >= self.config.pairs_per_call(*frame.shape[:2]):
                             yield from self._flush()
             except VideoError as e:
                 video.error = e.reason

@@ -16,7 +16,15 @@ import numpy as np
 import pytest
 from test_video import resolution_change
 
-from flowkit import Resize, VideoReader, compute_flow, dequantize, read_shard_video, shard_index
+from flowkit import (
+    ExtractConfig,
+    Resize,
+    VideoReader,
+    compute_flow,
+    dequantize,
+    read_shard_video,
+    shard_index,
+)
 from flowkit.synthetic import moving_frames, write_video
 from flowkit.workers import distinct_frames
 
@@ -427,3 +435,12 @@ def test_pairs_batched_across_videos_match_unbatched(tmp_path: Path) -> None:
                 one, many = (cv2.imread(str(root / name), cv2.IMREAD_UNCHANGED) for root in (single, batched))
                 assert np.abs(dequantize(one) - dequantize(many)).max() <= step + 1e-6, name
         assert (batched / vid / "img_00001.jpg").read_bytes() == (single / vid / "img_00001.jpg").read_bytes()
+
+
+def test_a_gpu_call_takes_a_fixed_number_of_pixels_by_default() -> None:
+    gpu = ExtractConfig(backend="cupy")
+    assert gpu.pairs_per_call(256, 340) == 128
+    assert gpu.pairs_per_call(1080, 1920) == 5  # a call's memory stays that of 128 pairs at 340x256
+    assert gpu.pairs_per_call(4000, 4000) == 1
+    assert ExtractConfig(backend="numpy").pairs_per_call(256, 340) == 1
+    assert ExtractConfig(backend="cupy", batch_pairs=7).pairs_per_call(1080, 1920) == 7
