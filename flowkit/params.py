@@ -78,9 +78,11 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     # denseflow and dense_flow used for most published two-stream flows.
     "opencv-cuda": TVL1Params(inner_iterations=1, outer_iterations=300, median_filtering=1),
     # More accurate than OpenCV's and scikit-image's defaults on the shared ground truth (mean
-    # end-point error 1.92 px against 4.86 and 2.52), and faster than OpenCV's defaults; the
+    # end-point error 1.94 px against 4.86 and 2.52), and faster than OpenCV's defaults; the
     # TV-L1 model is the same, the numerical choices differ. Each was measured on the nine
-    # shared pairs (benchmarks/flow_accuracy.py; FlyingChairs 0-4, Sintel alley_1 and cave_2):
+    # shared pairs (benchmarks/flow_accuracy.py; FlyingChairs 0-4, Sintel alley_1 and cave_2),
+    # before the dual step took sqrt(gx^2 + gy^2) and one division instead of hypot and two: with
+    # that rounding the preset's mean is 1.935 rather than 1.919 (README).
     # - scale_step 0.5 and a pyramid as deep as the 16 px minimum allows (scales=32 is never
     #   reached), so the depth follows the frame size: 5 levels at 340x256, the coarsest
     #   21x16. OpenCV's 5 levels at 0.8 end at 0.41 of the frame and lose motions beyond
