@@ -33,8 +33,10 @@ from .tvl1 import coarse_to_fine
 
 __all__ = ["PER_LAUNCH", "POLL", "FusedTVL1", "fused_supported", "tvl1_fused"]
 
-# The defaults that gave the most pairs per second at batches of 128 and 256 on an H100, among 1 to 5
-# iterations per launch and polls every 10 to 100 iterations (benchmarks/gpu_flow_speed.py; README)
+# Measured on an H100 (benchmarks/gpu_flow_speed.py; README): 1 and 8 iterations per launch were
+# clearly slower than 2 to 5, which came within about 10% of each other, and polls every 30 or 100
+# iterations beat every 10. With the final kernel, 4 and 100 took the least time over batches of 128
+# and 256 among 3 or 4 per launch and polls every 30 or 100.
 POLL = 100  # iterations between two reads of the pairs' states by the host
 PER_LAUNCH = 4  # primal-dual iterations per kernel launch
 
