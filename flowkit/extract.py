@@ -28,6 +28,7 @@ from .flow import flow_backend, flow_params
 from .quantize import DEFAULT_BOUND
 from .rawframes import read_meta
 from .shards import ShardVideo, read_shard_video, shard_index, write_shard
+from .tvl1 import MIN_SIZE
 from .video import Resize, VideoEntry
 
 __all__ = [
@@ -280,8 +281,7 @@ class _Task:
 
 def _tasks(pending: list[VideoEntry], store: _Store, config: ExtractConfig) -> list[_Task]:
     # one video per task balances load best; batching across videos needs several per task
-    batched = config.batch_pairs > 1 if config.batch_pairs is not None else config.backend == "cupy"
-    per_task = 8 if batched else 1
+    per_task = 8 if config.pairs_per_call(MIN_SIZE, MIN_SIZE) > 1 else 1
     return [_Task(tuple(pending[i:i + per_task]), str(store.out), str(store.tmp), config)
             for i in range(0, len(pending), per_task)]
 
