@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 import click
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from flowkit import (
     BACKENDS,
@@ -79,6 +82,26 @@ def _check_writable(out: Path) -> None:
         raise click.BadParameter(f"{out}: not writable ({e.strerror or e})", param_hint="OUT") from e
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+class _Warnings(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _warnings() -> logging_redirect_tqdm:
+    """flowkit's warnings (skipped link loops, repaired bookkeeping lines) as lines on stderr."""
+    logger = logging.getLogger("flowkit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Warnings())
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+    return logging_redirect_tqdm([logger])
+
+
 @click.command("extract-flow")
 @click.argument("src", type=_SRC)
 @click.argument("out", type=_OUT)
@@ -113,16 +136,22 @@ def _check_writable(out: Path) -> None:
 @click.option("--shard-index", type=click.IntRange(min=0), help="This job's index, 0-based.")
 @click.option("--overwrite", is_flag=True, help="Redo videos that are already finished.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first video that fails.")
+@click.option("--strict", is_flag=True,
+              help="Fail videos whose decoder reported errors (truncated or damaged files that decode "
+                   "in part); without it they are done, with a warning and the errors in meta.json.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary (failures are still reported).")
 def extract_flow(src: Path, out: Path, list_file: Path | None, short_side: int, size: str | None,
                  no_resize: bool, method: str, backend: str, preset: str | None, step: int, bound: float,
                  fmt: str, no_rgb: bool, quality: int, shard_videos: int, jobs: int, devices: str | None,
                  batch_pairs: int | None, num_shards: int | None, shard_index: int | None,
-                 overwrite: bool, fail_fast: bool, quiet: bool) -> None:
+                 overwrite: bool, fail_fast: bool, strict: bool, quiet: bool) -> None:
     """Extract RGB frames and TV-L1 (or Brox) flow from every video under SRC into OUT.
 
     Finished videos are skipped when the command is run again; failed ones are listed in
-    OUT/failures.jsonl. Exit status: 0 all finished, 1 some failed, 2 usage error.
+    OUT/failures.jsonl. Nothing tsf did not make as a video's output in OUT is replaced or
+    deleted: a video whose output would land on a source path, on another video's output or on
+    a bookkeeping file stops the run before any work. Exit status: 0 all finished, 1 some
+    failed, 2 usage error (or such a conflict, or another run busy with the same job in OUT).
     """
     if size is not None and no_resize:
         raise click.UsageError("give --size or --no-resize, not both")
@@ -134,12 +163,15 @@ def extract_flow(src: Path, out: Path, list_file: Path | None, short_side: int, 
                                resize=resize, format=fmt, quality=quality, rgb=not no_rgb,
                                batch_pairs=batch_pairs, shard_videos=shard_videos)
         run = RunOptions(jobs=jobs, devices=_devices(devices), num_shards=shards, shard_index=index,
-                         overwrite=overwrite, fail_fast=fail_fast)
+                         overwrite=overwrite, fail_fast=fail_fast, strict=strict)
         flow_backend(method, backend)
-        entries = read_video_list(src, list_file) if list_file else find_videos(src)
+        with _warnings():
+            entries = read_video_list(src, list_file) if list_file else find_videos(src)
     except (ExtractionError, FlowError, VideoListError) as e:
         raise click.UsageError(str(e)) from e
     _check_writable(out)
+    # SLURM and kill send SIGTERM: end as on Ctrl-C, so workers stop and this job's temporary files go
+    signal.signal(signal.SIGTERM, _terminate)
     bar = tqdm(unit="frame", disable=quiet, file=sys.stderr, dynamic_ncols=True, desc="extract-flow")
     counts = {"done": 0, "skipped": 0, "failed": 0}
 
@@ -147,12 +179,14 @@ def extract_flow(src: Path, out: Path, list_file: Path | None, short_side: int, 
         counts[result.status] += 1
         if result.status == "failed":
             tqdm.write(f"failed: {result.path}: {result.reason}", file=sys.stderr)
-        elif result.status == "done":
+        for warning in result.warnings:
+            tqdm.write(f"warning: {result.path}: {warning}", file=sys.stderr)
+        if result.status == "done":
             bar.update(result.num_frames)
         bar.set_postfix(counts, refresh=False)
 
     try:
-        with library_errors():
+        with library_errors(), _warnings():
             summary = extract(entries, out, config, run, on_result=report)
     except click.ClickException as e:
         if isinstance(e.__cause__, ExtractionError):

@@ -10,6 +10,8 @@ from .errors import FloFormatError as FloFormatError
 from .errors import FlowError as FlowError
 from .errors import FlowkitError as FlowkitError
 from .errors import ImageReadError as ImageReadError
+from .errors import OutputBusyError as OutputBusyError
+from .errors import OutputConflictError as OutputConflictError
 from .errors import OutputError as OutputError
 from .errors import VideoError as VideoError
 from .errors import VideoListError as VideoListError
@@ -81,6 +83,8 @@ __all__ = [
     "FlowkitError",
     "GroundTruthPair",
     "ImageReadError",
+    "OutputBusyError",
+    "OutputConflictError",
     "OutputError",
     "Resize",
     "RunOptions",

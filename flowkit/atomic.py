@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "create_temp"]
+
+
+def create_temp(folder: str | os.PathLike, name: str) -> Path:
+    """Create an empty, uniquely named temporary file for ``name`` in ``folder``.
+
+    Unlike :func:`tempfile.mkstemp` (mode 0600), the file gets the mode ``open()`` would give it
+    (0666 less the umask), so that a renamed output is readable by whom the user's umask allows.
+    """
+    while True:  # the name is cut so that a long ``name`` still gives a legal file name
+        path = Path(folder) / f".{name[:64]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
 
 
 def atomic_write(path: str | os.PathLike, payload: bytes, tmp_dir: str | os.PathLike | None = None) -> None:
     """Write ``payload`` to a temporary file, flush it, then rename it over ``path``.
 
     The temporary file lies beside ``path``, or in ``tmp_dir`` (which must be on the same file
-    system) so that one cleanup of that folder removes what a killed process left.
+    system) so that one cleanup of that folder removes what a killed process left. The file is
+    created with the user's umask.
     """
     target = Path(path)
-    folder = target.parent if tmp_dir is None else Path(tmp_dir)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    tmp = create_temp(target.parent if tmp_dir is None else tmp_dir, target.name)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -13,6 +13,8 @@ __all__ = [
     "FlowError",
     "FlowkitError",
     "ImageReadError",
+    "OutputBusyError",
+    "OutputConflictError",
     "OutputError",
     "VideoError",
     "VideoListError",
@@ -81,3 +83,12 @@ class ExtractionError(FlowkitError, ValueError):
 
 class OutputError(_FileError, OSError):
     """An output file cannot be written (full disk, permissions); the run stops, nothing half-done counts."""
+
+
+class OutputConflictError(ExtractionError):
+    """A video's output would land on something tsf did not make for it: a source path, another
+    video's output, an unrelated file, or one of tsf's own bookkeeping files. Raised before any work."""
+
+
+class OutputBusyError(ExtractionError):
+    """Another extraction run is working on the same job in the same output folder."""

@@ -12,8 +12,11 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import logging
 import os
+import re
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,10 +26,10 @@ from typing import Any
 
 from ._version import __version__
 from .atomic import atomic_write
-from .errors import ExtractionError, OutputError, VideoError
+from .errors import ExtractionError, OutputBusyError, OutputConflictError, OutputError, VideoError
 from .flow import flow_backend, flow_params
 from .quantize import DEFAULT_BOUND
-from .rawframes import read_meta
+from .rawframes import META_NAME, read_meta
 from .shards import ShardVideo, read_shard_video, shard_index, write_shard
 from .tvl1 import MIN_SIZE
 from .video import Resize, VideoEntry
@@ -34,15 +37,20 @@ from .video import Resize, VideoEntry
 __all__ = [
     "ANNOTATIONS_NAME",
     "FAILURES_NAME",
+    "FLOW_ANNOTATIONS_NAME",
     "FORMATS",
     "GPU_BATCH_PIXELS",
     "INDEX_NAME",
+    "LISTS_DIR",
+    "RESERVED_NAMES",
     "SETTINGS_NAME",
     "ExtractConfig",
     "ExtractSummary",
     "RunOptions",
     "VideoResult",
+    "check_outputs",
     "extract",
+    "read_lines",
     "select_shard",
 ]
 
@@ -52,12 +60,20 @@ GPU_BATCH_PIXELS = 128 * 340 * 256
 
 FORMATS = ("jpeg", "hdf5")
 ANNOTATIONS_NAME = "annotations.txt"
+# MMAction2 samples flow folders by the count in its list file: this one gives each video's flow count
+FLOW_ANNOTATIONS_NAME = "annotations_flow.txt"
 INDEX_NAME = "index.jsonl"
 FAILURES_NAME = "failures.jsonl"
 SETTINGS_NAME = "extract.json"
 SHARDS_DIR = "shards"
+LISTS_DIR = "lists"  # MMAction2 annotation files of the splits (tsf lists)
 _TMP_DIR = ".tsf-tmp"
 _LOCK_NAME = ".tsf.lock"
+# the names tsf keeps for itself at the top of an output folder: no rawframe folder may take one
+RESERVED_NAMES = (ANNOTATIONS_NAME, FLOW_ANNOTATIONS_NAME, INDEX_NAME, FAILURES_NAME, SETTINGS_NAME,
+                  SHARDS_DIR, LISTS_DIR, _TMP_DIR, _LOCK_NAME)
+_ANNOTATION = re.compile(r"^(.+) (\d+) (-?\d+)$")  # "<id> <count> <label>"; ids may hold spaces
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,8 +155,11 @@ class RunOptions:
         devices: CUDA device ids for the cupy backend, one worker process each.
         num_shards, shard_index: this job takes video i of the sorted list when
             ``i % num_shards == shard_index`` (cluster array jobs).
-        overwrite: redo finished videos too.
+        overwrite: redo finished videos too (exactly those of ``entries``; nothing else is touched).
         fail_fast: stop at the first failed video.
+        strict: fail a video whose decoder reported errors (a truncated or damaged file that
+            still decodes in part); without it such a video is done, with the errors in its
+            meta.json and in :attr:`VideoResult.warnings`.
     """
 
     jobs: int = 1
@@ -149,6 +168,7 @@ class RunOptions:
     shard_index: int = 0
     overwrite: bool = False
     fail_fast: bool = False
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if self.jobs < 0:
@@ -168,7 +188,10 @@ class RunOptions:
 
 @dataclass
 class VideoResult:
-    """The outcome of one video: ``status`` is ``"done"``, ``"skipped"`` (done before) or ``"failed"``."""
+    """The outcome of one video: ``status`` is ``"done"``, ``"skipped"`` (done before) or ``"failed"``.
+
+    ``warnings`` are problems that did not stop the video (the decoder's errors on a damaged file).
+    """
 
     id: str
     path: str
@@ -176,6 +199,7 @@ class VideoResult:
     num_frames: int = 0
     reason: str | None = None
     meta: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
     payload: ShardVideo | None = dataclasses.field(default=None, repr=False)
 
 
@@ -211,10 +235,14 @@ def extract(
     """Extract RGB frames and quantised flow for ``entries`` into ``out``.
 
     Finished videos are skipped (unless ``run.overwrite``); failed videos are recorded in
-    ``failures.jsonl`` and the run goes on (unless ``run.fail_fast``).
+    ``failures.jsonl`` and the run goes on (unless ``run.fail_fast``). Nothing that tsf did not
+    make as a video's output in ``out`` is replaced, deleted or written into: a video whose output
+    would land on a source path, another video's output or a bookkeeping file stops the run
+    before any work.
 
     Args:
-        entries: the videos (:func:`flowkit.find_videos` or :func:`flowkit.read_video_list`).
+        entries: the videos (:func:`flowkit.find_videos` or :func:`flowkit.read_video_list`), all of
+            them: each cluster job checks every video's output and takes its own share.
         out: output folder; created if missing.
         config: what to produce.
         run: processes, devices, cluster sharding, overwrite and fail-fast.
@@ -222,6 +250,8 @@ def extract(
 
     Raises:
         ExtractionError: the output folder was made with other settings, or options conflict.
+        OutputConflictError: a video's output would land on something tsf did not make for it.
+        OutputBusyError: another run is working on the same job in ``out``.
         FlowError: the backend cannot run here or does not offer the method.
         OutputError: an output cannot be written (full disk, permissions); nothing half-written
             is counted as done.
@@ -231,37 +261,114 @@ def extract(
     if run.devices and backend != "cupy":
         raise ExtractionError(f"devices are for the cupy backend; the {backend} backend uses jobs")
     config = dataclasses.replace(config, backend=backend)
+    out = Path(out)
+    check_outputs(entries, out, config.format)
     mine = select_shard(entries, run.num_shards, run.shard_index)
-    store = _Store(Path(out), config, run)
+    refused = {e.id: reason for e in mine if (reason := _refusal(e)) is not None}
+    store = _Store(out, config, run)
     summary = ExtractSummary()
+
+    def account(result: VideoResult) -> None:
+        store.record(result)
+        if result.status == "done":
+            summary.done += 1
+            summary.frames += result.num_frames
+        else:
+            summary.failed += 1
+            summary.failures.append(result)
+        _notify(on_result, result)
+
     try:
         store.open()
-        finished = {} if run.overwrite else store.finished({e.id for e in mine})
+        finished = store.finished({e.id for e in mine})
+        pending = []
         for entry in mine:
-            if entry.id in finished:
-                result = VideoResult(entry.id, str(entry.path), "skipped", finished[entry.id]["num_frames"])
+            if entry.id in refused:
+                account(VideoResult(entry.id, str(entry.path), "failed", reason=refused[entry.id]))
+            elif entry.id in finished and not run.overwrite:
                 summary.skipped += 1
-                _notify(on_result, result)
-        pending = [e for e in mine if e.id not in finished]
-        if config.format == "hdf5":
-            store.plan_chunks(mine, {e.id for e in pending})
-        tasks = _tasks(pending, store, config)
-        for result in _results(tasks, run, backend):
-            store.record(result)
-            if result.status == "done":
-                summary.done += 1
-                summary.frames += result.num_frames
+                _notify(on_result, VideoResult(entry.id, str(entry.path), "skipped",
+                                               finished[entry.id]["num_frames"]))
             else:
-                summary.failed += 1
-                summary.failures.append(result)
-            _notify(on_result, result)
-            if result.status == "failed" and run.fail_fast:
-                break
-        store.close(mine)
+                pending.append(entry)
+        if not (run.fail_fast and summary.failed):
+            if config.format == "hdf5":
+                store.plan_chunks([e for e in mine if e.id not in refused], {e.id for e in pending})
+            for result in _results(_tasks(pending, store, config, run), run, backend):
+                account(result)
+                if result.status == "failed" and run.fail_fast:
+                    break
+        store.close()
     finally:
         store.cleanup()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def check_outputs(entries: Sequence[VideoEntry], out: str | os.PathLike, format: str = "jpeg") -> None:
+    """Refuse a run in which a video's output would land on something tsf did not make for it.
+
+    A rawframe folder ``OUT/<id>`` may not take one of :data:`RESERVED_NAMES`, lie inside another
+    video's output (``a`` and ``a/b``: in HDF5 too, where ids are nested groups), or replace
+    anything at its path but a finished output of the same video (a source folder when SRC is
+    OUT, a user's file). Videos done in ``out`` by earlier runs count as well as ``entries``.
+
+    Raises:
+        OutputConflictError: naming both paths.
+    """
+    out = Path(out)
+    videos = {e.id: e for e in entries if _refusal(e) is None}
+    known = {**{vid: out / vid for vid in _listed_ids(out, format)},
+             **{vid: e.path for vid, e in videos.items()}}
+    inner = {"/".join(vid.split("/")[:depth]): vid for vid in sorted(known, reverse=True)
+             for depth in range(1, vid.count("/") + 1)}
+    clear: set[str] = set()  # parents already checked (a class folder holds many videos)
+    for vid in sorted(videos):
+        source, parts = videos[vid].path, vid.split("/")
+        if vid in inner:
+            raise OutputConflictError(f"{source} and {known[inner[vid]]}: the output of {inner[vid]!r} would "
+                                      f"lie inside the output of {vid!r}; rename one of them")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in clear:
+                continue
+            if parent in known or (format == "jpeg" and (out / parent / META_NAME).is_file()):
+                raise OutputConflictError(
+                    f"{source} and {known.get(parent, out / parent)}: the output of {vid!r} would lie "
+                    f"inside the output of {parent!r}; rename one of them")
+            clear.add(parent)
+        if format != "jpeg":
+            continue
+        target = out / vid
+        if parts[0] in RESERVED_NAMES or parts[0].startswith(".tsf"):
+            raise OutputConflictError(f"{source} and {out / parts[0]}: the video's output folder would "
+                                      f"take the name of tsf's own {parts[0]!r}; rename the video")
+        if os.path.lexists(target) and not _is_output_of(target, vid):
+            raise OutputConflictError(f"{source} and {target}: the video's output folder would replace "
+                                      f"{target}, which tsf did not make for it; move one of them or "
+                                      "choose another output folder")
+
+
+def _is_output_of(folder: Path, vid: str) -> bool:
+    """Whether ``folder`` is a finished rawframe folder that tsf wrote for video ``vid``."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    meta = read_meta(folder)
+    return meta is not None and meta.get("id") == vid
+
+
+def _refusal(entry: VideoEntry) -> str | None:
+    """Why ``entry`` fails before it is opened, or ``None``: listing found it unusable, or its id
+    cannot stand in a line of the bookkeeping files."""
+    if entry.error is not None:
+        return entry.error
+    if any(ord(c) < 32 or ord(c) == 127 for c in entry.id):
+        return "its name holds a control character (a newline?), which a line of annotations.txt cannot hold; rename it"
+    try:
+        entry.id.encode()
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8, which annotations.txt needs; rename it"
+    return None
 
 
 def _notify(callback: Callable[[VideoResult], None] | None, result: VideoResult) -> None:
@@ -277,12 +384,13 @@ class _Task:
     out: str
     tmp: str
     config: ExtractConfig
+    strict: bool = False
 
 
-def _tasks(pending: list[VideoEntry], store: _Store, config: ExtractConfig) -> list[_Task]:
+def _tasks(pending: list[VideoEntry], store: _Store, config: ExtractConfig, run: RunOptions) -> list[_Task]:
     # one video per task balances load best; batching across videos needs several per task
     per_task = 8 if config.pairs_per_call(MIN_SIZE, MIN_SIZE) > 1 else 1
-    return [_Task(tuple(pending[i:i + per_task]), str(store.out), str(store.tmp), config)
+    return [_Task(tuple(pending[i:i + per_task]), str(store.out), str(store.tmp), config, run.strict)
             for i in range(0, len(pending), per_task)]
 
 
@@ -307,20 +415,20 @@ class _Store:
         self.config = config
         self.run = run
         self.tmp = out / _TMP_DIR / run.job_tag
-        self._shard_of: dict[str, str] = {}
-        self._chunks: dict[int, _Chunk] = {}
-        self._chunk_of: dict[str, int] = {}
+        self._claim: Any = None  # this job's lock on the folder, held for the whole run
+        self._shard_of: dict[str, str] = {}  # every video in a shard of the folder -> that shard
+        self._chunks: dict[str, _Chunk] = {}  # shard name -> the videos it waits for
+        self._chunk_of: dict[str, str] = {}
         self._done: dict[str, int] = {}
         self._failures: dict[str, VideoResult] = {}
+        self._handled: set[str] = set()  # videos whose lines this run decides
 
     def open(self) -> None:
-        """Create the folder, check or record its settings, clear this job's leftovers."""
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp.mkdir(parents=True)
-        except OSError as e:
-            raise OutputError(str(self.out), f"cannot write: {e.strerror or e}") from e
+        """Create the folder, claim this job in it, check or record its settings, clear this
+        job's leftovers and repair bookkeeping files that a killed run left mid-line."""
+        self._guard(self.out, lambda: self.tmp.parent.mkdir(parents=True, exist_ok=True))
+        self._claim_job()
+        self._guard(self.tmp, self._fresh_tmp)
         settings = self.config.settings()
         path = self.out / SETTINGS_NAME
         with self._lock():
@@ -338,6 +446,31 @@ class _Store:
                     )
             record = {"settings": settings, "tsf_version": __version__}
             self._write(path, _json(record, indent=2))
+            for name in _LINE_FILES:
+                self._guard(self.out / name, lambda name=name: _repair_tail(self.out / name))
+
+    def _claim_job(self) -> None:
+        path = self.tmp.with_name(self.tmp.name + ".lock")
+        handle = self._guard(path, lambda: open(path, "a+"))
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "a process"
+            handle.close()
+            raise OutputBusyError(
+                f"{self.out}: another tsf extract-flow run ({holder}) is working on job "
+                f"{self.run.shard_index} of {self.run.num_shards} in this folder; wait for it to end, "
+                "or use another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._claim = handle
+
+    def _fresh_tmp(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)  # this job's own leftovers: the claim is ours
+        self.tmp.mkdir()
 
     def finished(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         """Meta of this job's videos already done: a complete folder, or a video in a shard."""
@@ -352,125 +485,129 @@ class _Store:
                 try:
                     contents = shard_index(shard)
                 except VideoError as e:
-                    raise ExtractionError(f"{e}; delete it or use --overwrite") from e
+                    raise ExtractionError(f"{e}; move it away, or delete it if it is not needed") from e
                 for vid, meta in contents.items():
+                    self._shard_of[vid] = shard.relative_to(self.out).as_posix()
                     if vid in ids:
                         found[vid] = meta
-                        self._shard_of[vid] = shard.relative_to(self.out).as_posix()
         for vid, meta in found.items():
             self._done[vid] = int(meta["num_frames"])
+        self._handled.update(found)
         return found
 
     def record(self, result: VideoResult) -> None:
         """Account for one video's outcome: bookkeeping lines, and shards once complete."""
+        self._handled.add(result.id)
         if result.status == "failed":
             self._failures[result.id] = result
             self._append(FAILURES_NAME, [_failure_line(result)])
         elif self.config.format == "jpeg":
             self._done[result.id] = result.num_frames
-            self._append(ANNOTATIONS_NAME, [_annotation_line(result.id, result.num_frames)])
+            self._append_done([result.id])
         if self.config.format == "hdf5":
             self._add_to_chunk(result)
 
-    def close(self, mine: list[VideoEntry]) -> None:
+    def close(self) -> None:
         """Write pending shards, then rewrite the bookkeeping files sorted, merging other jobs' lines."""
-        for index in sorted(self._chunks):
-            self._write_chunk(index)
-        ids = {e.id for e in mine}
+        for name in sorted(self._chunks):
+            self._write_chunk(name)
+        step = self.config.step
         with self._lock():
-            self._merge(ANNOTATIONS_NAME, ids, {v: _annotation_line(v, n) for v, n in self._done.items()},
-                        key=lambda line: line.rsplit(" ", 2)[0])
-            self._merge(FAILURES_NAME, ids, {v: _failure_line(r) for v, r in self._failures.items()},
-                        key=lambda line: json.loads(line)["id"])
+            self._merge(ANNOTATIONS_NAME, {v: _annotation_line(v, n) for v, n in self._done.items()})
+            self._merge(FLOW_ANNOTATIONS_NAME, {v: _annotation_line(v, n - step) for v, n in self._done.items()})
+            self._merge(FAILURES_NAME, {v: _failure_line(r) for v, r in self._failures.items()})
             if self.config.format == "hdf5":
-                lines = {v: _index_line(v, self._shard_of[v], n, self.config.step) for v, n in self._done.items()}
-                self._merge(INDEX_NAME, ids, lines, key=lambda line: json.loads(line)["id"])
+                self._merge(INDEX_NAME, {v: _index_line(v, self._shard_of[v], n, step) for v, n in self._done.items()})
 
     def cleanup(self) -> None:
-        """Remove this job's temporary folder (and the parent when no other job uses it)."""
+        """Remove this job's temporary folder and claim (and the parent when no other job uses it)."""
+        if self._claim is None:  # never claimed: what is there belongs to another run
+            return
         shutil.rmtree(self.tmp, ignore_errors=True)
+        Path(self._claim.name).unlink(missing_ok=True)
+        self._claim.close()
+        self._claim = None
         try:
             self.tmp.parent.rmdir()
         except OSError:
             pass
 
     def _add_to_chunk(self, result: VideoResult) -> None:
-        index = self._chunk_of.get(result.id)
-        if index is None:
+        name = self._chunk_of.get(result.id)
+        if name is None:
             return
-        chunk = self._chunks[index]
+        chunk = self._chunks[name]
         chunk.waiting.discard(result.id)
         if result.status == "done":
             chunk.videos.append(result)
         if not chunk.waiting:
-            self._write_chunk(index)
+            self._write_chunk(name)
 
     def plan_chunks(self, mine: list[VideoEntry], pending: set[str]) -> None:
-        """Group this job's id-sorted videos into shards of ``shard_videos``; note those to write."""
+        """Give each pending video its shard: the one that holds it already (``--overwrite``
+        replaces it there), else its place among this job's id-sorted videos, ``shard_videos`` a shard."""
         size = self.config.shard_videos
-        for start in range(0, len(mine), size):
-            ids = [e.id for e in mine[start:start + size]]
-            todo = {v for v in ids if v in pending}
-            if todo:
-                index = start // size
-                self._chunks[index] = _Chunk(waiting=todo)
-                for vid in todo:
-                    self._chunk_of[vid] = index
+        for position, entry in enumerate(mine):
+            if entry.id in pending:
+                name = self._shard_of.get(entry.id) or f"{SHARDS_DIR}/{self.run.job_tag}-{position // size:05d}.h5"
+                self._chunks.setdefault(name, _Chunk(waiting=set())).waiting.add(entry.id)
+                self._chunk_of[entry.id] = name
 
-    def _shard_name(self, index: int) -> str:
-        return f"{SHARDS_DIR}/{self.run.job_tag}-{index:05d}.h5"
-
-    def _write_chunk(self, index: int) -> None:
-        chunk = self._chunks.pop(index)
+    def _write_chunk(self, name: str) -> None:
+        chunk = self._chunks.pop(name)
         if not chunk.videos:
             return
-        name = self._shard_name(index)
         path = self.out / name
         videos = {r.id: r.payload for r in chunk.videos}
-        if path.exists() and not self.run.overwrite:
-            for vid in shard_index(path):
-                videos.setdefault(vid, read_shard_video(path, vid))
-        write_shard(path, [videos[v] for v in sorted(videos)], tmp_dir=self.tmp)
+        with self._lock():  # a shard can hold another job's videos: its rewrite keeps every one
+            if path.exists():
+                for vid in shard_index(path):
+                    videos.setdefault(vid, read_shard_video(path, vid))
+            write_shard(path, [videos[v] for v in sorted(videos)], tmp_dir=self.tmp)
         new = sorted(r.id for r in chunk.videos)
         for result in chunk.videos:
             self._done[result.id] = result.num_frames
             self._shard_of[result.id] = name
-        self._append(INDEX_NAME, [_index_line(v, name, self._done[v], self.config.step) for v in new])
-        self._append(ANNOTATIONS_NAME, [_annotation_line(v, self._done[v]) for v in new])
+        self._append_done(new)
+
+    def _append_done(self, ids: list[str]) -> None:
+        step = self.config.step
+        if self.config.format == "hdf5":
+            self._append(INDEX_NAME, [_index_line(v, self._shard_of[v], self._done[v], step) for v in ids])
+        self._append(ANNOTATIONS_NAME, [_annotation_line(v, self._done[v]) for v in ids])
+        self._append(FLOW_ANNOTATIONS_NAME, [_annotation_line(v, self._done[v] - step) for v in ids])
 
     def _append(self, name: str, lines: list[str]) -> None:
         path = self.out / name
         with self._lock():
-            try:
+            def append() -> None:
                 with open(path, "a") as f:
                     f.writelines(line + "\n" for line in lines)
-            except OSError as e:
-                raise OutputError(str(path), f"cannot write: {e.strerror or e}") from e
 
-    def _merge(self, name: str, ids: set[str], mine: dict[str, str], key: Callable[[str], str]) -> None:
-        path = self.out / name
+            self._guard(path, append)
+
+    def _merge(self, name: str, mine: dict[str, str]) -> None:
+        """Rewrite ``name`` sorted: this run's lines for the videos it handled, others' kept."""
         lines = dict(mine)
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    vid = key(line)
-                    if vid not in ids:
-                        lines.setdefault(vid, line)
-        self._write(path, "".join(lines[v] + "\n" for v in sorted(lines)))
+        for vid, line in read_lines(self.out / name).items():
+            if vid not in self._handled:
+                lines.setdefault(vid, line)
+        self._write(self.out / name, "".join(lines[v] + "\n" for v in sorted(lines)))
 
     def _write(self, path: Path, text: str) -> None:
+        self._guard(path, lambda: atomic_write(path, text.encode(), tmp_dir=self.tmp))
+
+    @staticmethod
+    def _guard(path: Path, action: Callable[[], Any]) -> Any:
         try:
-            atomic_write(path, text.encode(), tmp_dir=self.tmp)
+            return action()
         except OSError as e:
             raise OutputError(str(path), f"cannot write: {e.strerror or e}") from e
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
         # serialises bookkeeping between the array jobs of a cluster run sharing this folder
-        try:
-            handle = open(self.out / _LOCK_NAME, "a")
-        except OSError as e:
-            raise OutputError(str(self.out / _LOCK_NAME), f"cannot write: {e.strerror or e}") from e
+        handle = self._guard(self.out / _LOCK_NAME, lambda: open(self.out / _LOCK_NAME, "a"))
         with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -489,8 +626,8 @@ def _json(data: Any, indent: int | None = None) -> str:
     return json.dumps(data, indent=indent, sort_keys=True) + ("\n" if indent else "")
 
 
-def _annotation_line(vid: str, num_frames: int) -> str:
-    return f"{vid} {num_frames} -1"
+def _annotation_line(vid: str, count: int) -> str:
+    return f"{vid} {count} -1"
 
 
 def _failure_line(result: VideoResult) -> str:
@@ -500,3 +637,67 @@ def _failure_line(result: VideoResult) -> str:
 def _index_line(vid: str, shard: str, num_frames: int, step: int) -> str:
     return _json({"id": vid, "shard": shard, "num_frames": num_frames, "num_flows": num_frames - step})
 
+
+def _annotation_id(line: str) -> str:
+    match = _ANNOTATION.match(line)
+    if match is None:
+        raise ValueError("not '<id> <count> <label>'")
+    return match.group(1)
+
+
+def _json_id(line: str) -> str:
+    vid = json.loads(line)["id"]
+    if not isinstance(vid, str):
+        raise ValueError("the id is not a string")
+    return vid
+
+
+# the bookkeeping files written a line per video, and how each line names its video
+_LINE_FILES: dict[str, Callable[[str], str]] = {
+    ANNOTATIONS_NAME: _annotation_id, FLOW_ANNOTATIONS_NAME: _annotation_id,
+    INDEX_NAME: _json_id, FAILURES_NAME: _json_id,
+}
+
+
+def read_lines(path: str | os.PathLike) -> dict[str, str]:
+    """The lines of a bookkeeping file (:data:`ANNOTATIONS_NAME`, ...) by video id, the last of an
+    id winning; a line that does not parse (torn by a crash) is skipped with a warning.
+
+    Raises:
+        OutputError: the file exists but cannot be read.
+    """
+    path = Path(path)
+    parse = _LINE_FILES[path.name]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise OutputError(str(path), f"cannot read: {e.strerror or e}") from e
+    lines: dict[str, str] = {}
+    for number, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode()
+            lines[parse(line)] = line
+        except (ValueError, KeyError, TypeError) as e:
+            _log.warning("%s:%d: skipped a damaged line (%s): %r", path, number, e, raw[:80])
+    return lines
+
+
+def _repair_tail(path: Path) -> None:
+    """Cut a torn last line (a crash mid-append), so that the next append starts a line of its own."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        _log.warning("%s: removed a torn last line (%d bytes) that a stopped run left", path, len(data) - keep)
+        os.truncate(path, keep)
+
+
+def _listed_ids(out: Path, format: str) -> list[str]:
+    """Videos that earlier runs finished in ``out``, as its bookkeeping lists them."""
+    return list(read_lines(out / (ANNOTATIONS_NAME if format == "jpeg" else INDEX_NAME)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import create_temp
 from .errors import OutputError, VideoError
 
 __all__ = ["ShardVideo", "read_shard_video", "shard_index", "write_shard"]
@@ -52,9 +52,7 @@ def write_shard(path: str | os.PathLike, videos: Sequence[ShardVideo],
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        folder = target.parent if tmp_dir is None else Path(tmp_dir)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        os.close(fd)
+        tmp = create_temp(target.parent if tmp_dir is None else tmp_dir, target.name)
     except OSError as e:
         raise OutputError(str(target), f"cannot write: {e.strerror or e}") from e
     try:
@@ -63,10 +61,10 @@ def write_shard(path: str | os.PathLike, videos: Sequence[ShardVideo],
                 _write_video(f, video)
         os.replace(tmp, target)
     except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise OutputError(str(target), f"cannot write: {e.strerror or e}") from e
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

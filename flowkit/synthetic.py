@@ -119,16 +119,18 @@ def moving_frames(count: int, height: int, width: int, seed: int = 0,
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25, codec: str = "mpeg4",
-                rotation: int | None = None) -> Path:
+                rotation: int | None = None, faststart: bool = False) -> Path:
     """Encode RGB uint8 frames ``(N, H, W, 3)`` into a video file with PyAV (even sizes for yuv420p).
 
-    ``rotation`` (degrees) sets the stream's display-matrix rotation, as phone cameras record it.
+    ``rotation`` (degrees) sets the stream's display-matrix rotation, as phone cameras record it;
+    ``faststart`` puts an mp4's index before its frames, as files made for streaming have it.
     """
     import av
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(target), "w") as container:
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(target), "w", options=options) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.height, stream.width = frames.shape[1:3]
         stream.pix_fmt = "yuv420p"

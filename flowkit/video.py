@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +17,11 @@ import cv2
 import numpy as np
 
 from .errors import VideoError, VideoListError
+
+_log = logging.getLogger(__name__)
+# PyAV hands FFmpeg's messages to the "libav" logger; those a reader does not capture (logged
+# after a decoding error) are already part of that error, so they are not printed again
+logging.getLogger("libav").addHandler(logging.NullHandler())
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -34,10 +41,15 @@ _LABELLED = re.compile(r"^(.*\S)\s+-?\d+$")
 
 @dataclass(frozen=True)
 class VideoEntry:
-    """One video to process: its id (path relative to the source folder, no extension) and path."""
+    """One video to process: its id (path relative to the source folder, no extension) and path.
+
+    ``error`` is set when listing the source already showed that the entry cannot be processed
+    (a folder that cannot be read): the run records it as a failure without opening anything.
+    """
 
     id: str
     path: Path
+    error: str | None = None
 
 
 def _video_id(relative: str, origin: str) -> str:
@@ -53,17 +65,33 @@ def _video_id(relative: str, origin: str) -> str:
 def find_videos(src: str | os.PathLike) -> list[VideoEntry]:
     """Every video file under ``src`` (recursively, extensions of any case), sorted by id.
 
-    Broken symbolic links are kept, so that they are reported as failures rather than missed.
+    Broken symbolic links are kept, so that they are reported as failures rather than missed. A
+    folder that cannot be read becomes an entry with an ``error`` (a failure of the run). Links
+    are followed, but no folder is listed twice: a link back into the tree (a loop) or to a
+    folder already listed is skipped with one warning.
 
     Raises:
-        VideoListError: ``src`` is not a folder, or two files give the same id (``a.avi``, ``a.mp4``).
+        VideoListError: ``src`` is not a readable folder, or two files give the same id
+            (``a.avi``, ``a.mp4``).
     """
     root = Path(src)
     if not root.is_dir():
         raise VideoListError(f"{root}: not a folder")
     entries: dict[str, VideoEntry] = {}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames.sort()
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename)
+        if folder == root:
+            raise VideoListError(f"{root}: cannot list the folder: {error.strerror or error}")
+        rel = folder.relative_to(root).as_posix()
+        entries[rel] = VideoEntry(rel, folder, f"cannot list this folder: {error.strerror or error}")
+
+    listed = {_identity(root): root}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
+        # real folders claim their place before links to them do
+        first = [d for d in sorted(dirnames, key=lambda d: os.path.islink(os.path.join(dirpath, d)))
+                 if _first_visit(Path(dirpath) / d, listed)]
+        dirnames[:] = sorted(first)
         for name in filenames:
             if os.path.splitext(name)[1].lower() not in VIDEO_EXTENSIONS:
                 continue
@@ -73,6 +101,25 @@ def find_videos(src: str | os.PathLike) -> list[VideoEntry]:
                 raise VideoListError(f"{path}: same id {vid!r} as {entries[vid].path}; rename one")
             entries[vid] = VideoEntry(vid, path)
     return [entries[k] for k in sorted(entries)]
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    info = folder.stat()
+    return info.st_dev, info.st_ino
+
+
+def _first_visit(folder: Path, listed: dict[tuple[int, int], Path]) -> bool:
+    """Whether ``folder`` (links followed) is listed for the first time; notes it as listed."""
+    try:
+        key = _identity(folder)
+    except OSError:
+        return True  # os.walk reports it through onerror
+    if key in listed:
+        _log.warning("%s: not followed: it is the folder %s, already listed (a link loop or a second "
+                     "link to it)", folder, listed[key])
+        return False
+    listed[key] = folder
+    return True
 
 
 def read_video_list(src: str | os.PathLike, list_file: str | os.PathLike) -> list[VideoEntry]:
@@ -88,7 +135,7 @@ def read_video_list(src: str | os.PathLike, list_file: str | os.PathLike) -> lis
     """
     root, listing = Path(src), Path(list_file)
     try:
-        lines = listing.read_text().splitlines()
+        lines = listing.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is not a path
     except (OSError, UnicodeDecodeError) as e:
         raise VideoListError(f"{listing}: cannot read the video list: {e}") from e
     entries: dict[str, VideoEntry] = {}
@@ -167,26 +214,33 @@ class VideoReader:
     share one size. Decoding runs in a background thread, ``prefetch``
     frames ahead, so that the consumer (the flow solver) does not wait for it. Every frame is
     decoded and counted; other streams (audio, subtitles) are ignored; the rotation in the
-    container's display matrix is applied.
+    container's display matrix is applied. Once the frames are exhausted, ``decode_errors``
+    lists what went wrong without stopping the decoder (FFmpeg's error messages, and fewer frames
+    than the container declares): a truncated file decodes in part, and this says so.
 
     Example:
         >>> with VideoReader("v.mp4", Resize(short_side=256)) as video:  # doctest: +SKIP
         ...     frames = list(video)
 
     Raises:
-        VideoError: the file cannot be opened, has no video stream, or fails to decode part-way
-            (raised from the iteration, naming the frame).
+        VideoError: the file cannot be opened, is not a regular file (a FIFO would block), has
+            no video stream, or fails to decode part-way (raised from the iteration, naming the frame).
     """
 
     def __init__(self, path: str | os.PathLike, resize: Resize = Resize(), prefetch: int = 16) -> None:
         self.path = os.fspath(path)
         self.resize = resize
         import av
+        import av.logging
 
-        try:
-            self._container = av.open(self.path)
-        except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
-            raise VideoError(self.path, f"cannot open: {_reason(e)}") from e
+        _check_regular(self.path)
+        av.logging.set_level(av.logging.ERROR)
+        # opening reads ahead (a short file to its end), so its messages count too
+        with av.logging.Capture(local=False) as self._logs:
+            try:
+                self._container = av.open(self.path)
+            except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+                raise VideoError(self.path, f"cannot open: {_reason(e)}") from e
         if not self._container.streams.video:
             self._container.close()
             raise VideoError(self.path, "no video stream")
@@ -199,6 +253,7 @@ class VideoReader:
         )
         self.rotation = 0
         self.source_size: tuple[int, int] | None = None
+        self.decode_errors: list[str] = []
         self._size: tuple[int, int] | None = None  # (width, height) of every frame out
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
@@ -245,18 +300,22 @@ class VideoReader:
         return False
 
     def _decode(self) -> None:
-        import av
+        import av.logging
 
         index = 0
-        try:
-            for frame in self._container.decode(self._stream):
-                image = self._convert(frame)
-                index += 1
-                if not self._put(image):
-                    return
-        except (av.FFmpegError, OSError, ValueError) as e:
-            self._put(VideoError(self.path, f"decoding failed after {index} frames: {_reason(e)}"))
-            return
+        # FFmpeg logs from its own decoding threads, so only a process-wide capture sees them all;
+        # a worker decodes one video at a time
+        with av.logging.Capture(local=False) as logs:
+            try:
+                for frame in self._container.decode(self._stream):
+                    image = self._convert(frame)
+                    index += 1
+                    if not self._put(image):
+                        return
+            except (av.FFmpegError, OSError, ValueError) as e:
+                self._put(VideoError(self.path, f"decoding failed after {index} frames: {_reason(e)}"))
+                return
+        self.decode_errors = _decode_errors([*self._logs, *logs], index, self._stream.frames)
         self._put(None)
 
     def _convert(self, frame: object) -> np.ndarray:
@@ -272,6 +331,37 @@ class VideoReader:
         if self._size != (width, height):
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_LINEAR)
         return image
+
+
+_FILE_KINDS = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO", stat.S_ISSOCK: "a socket",
+               stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device"}
+
+
+def _check_regular(path: str) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise VideoError(path, f"cannot open: {_reason(e)}") from e
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS.items() if test(mode)), "not a file")
+        raise VideoError(path, f"cannot open: not a regular file ({kind})")
+
+
+_MAX_ERRORS = 10  # messages kept per video: a damaged file can log one per frame
+
+
+def _decode_errors(logs: list[tuple[int, str, str]], decoded: int, declared: int) -> list[str]:
+    """FFmpeg's error messages (distinct, in order, at most ``_MAX_ERRORS``) and a frame shortfall."""
+    import av.logging
+
+    messages = list(dict.fromkeys(f"{name}: {text.strip()}" for level, name, text in logs
+                                  if level <= av.logging.ERROR and text.strip()))
+    found = messages[:_MAX_ERRORS]
+    if len(messages) > _MAX_ERRORS:
+        found.append(f"... and {len(messages) - _MAX_ERRORS} more")
+    if 0 < decoded < declared:
+        found.append(f"decoded {decoded} of the {declared} frames the container declares")
+    return found
 
 
 def _reason(error: BaseException) -> str:

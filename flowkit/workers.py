@@ -12,12 +12,15 @@ worker, whose unfinished videos are reported as failed, and a new worker takes i
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import multiprocessing
 import os
 import pickle
 import queue
 import signal
+import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -151,6 +154,8 @@ class _Processor:
         if video.error is None and video.num_frames < step + 1:
             video.error = (f"decoded {video.num_frames} frame(s); flow with step {step} "
                            f"needs at least {step + 1}")
+        if video.error is None and reader.decode_errors and self.task.strict:
+            video.error = f"the decoder reported errors (--strict fails such videos): {'; '.join(reader.decode_errors)}"
         if video.error is not None:
             yield self._fail(video)
         else:
@@ -159,7 +164,8 @@ class _Processor:
     def _sink(self, entry: VideoEntry) -> Any:
         if self.config.format == "hdf5":
             return _MemorySink()
-        tmp = Path(self.task.tmp) / f"{os.getpid()}-{entry.id.replace('/', '__')}"
+        # a fixed-length name: the id itself can be longer than a file name may be
+        tmp = Path(self.task.tmp) / f"{os.getpid()}-{hashlib.sha256(entry.id.encode()).hexdigest()[:24]}"
         return RawframeWriter(Path(self.task.out) / entry.id, tmp)
 
     def _flush(self) -> Iterator[VideoResult]:
@@ -219,7 +225,7 @@ class _Processor:
                 video.sink.commit(meta)
                 payload = None
             yield VideoResult(video.entry.id, str(video.entry.path), "done", video.num_frames,
-                              meta=meta, payload=payload)
+                              meta=meta, payload=payload, warnings=list(video.reader.decode_errors))
 
     def _fail(self, video: _Video) -> VideoResult:
         self.open.remove(video)
@@ -246,7 +252,7 @@ class _Processor:
             "width": width, "height": height, "rgb": config.rgb, "format": config.format,
             "method": config.method, "backend": config.backend, "params": self.params.to_dict(),
             "bound": config.bound, "step": config.step, "quality": config.quality,
-            "tsf_version": __version__,
+            "decode_errors": reader.decode_errors, "tsf_version": __version__,
         }
 
 
@@ -356,7 +362,7 @@ class _Worker:
         self.inbox = context.Queue()
         self.task: _Task | None = None
         self.reported: set[str] = set()
-        self.process = context.Process(target=_worker_main, args=(wid, slot, self.inbox, outbox),
+        self.process = context.Process(target=_worker_main, args=(wid, slot, self.inbox, outbox, os.getpid()),
                                        name=f"tsf-worker-{wid}", daemon=True)
         self.process.start()
 
@@ -375,11 +381,13 @@ class _Worker:
             self.process.join(timeout=5)
 
 
-def _worker_main(wid: int, slot: tuple[str, int], inbox: Any, outbox: Any) -> None:
+def _worker_main(wid: int, slot: tuple[str, int], inbox: Any, outbox: Any, coordinator: int) -> None:
     """A worker process: set up its slot, then run tasks until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    parent = multiprocessing.parent_process()
-    orphaned = (lambda: not parent.is_alive()) if parent is not None else (lambda: False)
+    _exit_with(coordinator)
+
+    def orphaned() -> bool:
+        return os.getppid() != coordinator
     kind, value = slot
     if kind == "cuda":
         import cupy
@@ -403,6 +411,21 @@ def _worker_main(wid: int, slot: tuple[str, int], inbox: Any, outbox: Any) -> No
             outbox.put(("error", wid, _portable(e)))
             return
         outbox.put(("idle", wid, None))
+
+
+def _exit_with(coordinator: int, poll: float = 0.5) -> None:
+    """End this process as soon as ``coordinator`` (its parent) is gone, whatever it is doing.
+
+    A worker blocked on a full result pipe, or inside a long flow call, never gets to check; and
+    the pipe's other workers keep it open, so no write fails. Only a thread of its own sees the
+    parent go (SIGKILL of the coordinator runs no clean-up there).
+    """
+    def watch() -> None:
+        while os.getppid() == coordinator:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tsf-parent-watch", daemon=True).start()
 
 
 def _portable(error: BaseException) -> BaseException:

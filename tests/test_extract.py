@@ -176,7 +176,7 @@ def test_bad_videos_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
     assert len(errors) == 5 and any("corrupt.mp4: cannot open" in line for line in errors)
     assert (out / "annotations.txt").read_text() == "good/ok 6 -1\n"
-    assert sorted(p.name for p in out.iterdir()) == [".tsf.lock", "annotations.txt", "extract.json",
+    assert sorted(p.name for p in out.iterdir()) == [".tsf.lock", "annotations.txt", "annotations_flow.txt", "extract.json",
                                                       "failures.jsonl", "good"]
     again = tsf("extract-flow", src, out, "--short-side", "64", "--backend", "opencv")
     assert again.returncode == 1 and "0 done, 1 skipped, 5 failed" in again.stderr
