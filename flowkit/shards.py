@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,10 +63,18 @@ def write_shard(path: str | os.PathLike, videos: Sequence[ShardVideo],
         os.replace(tmp, target)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise OutputError(str(target), f"cannot write: {e.strerror or e}") from e
+        raise OutputError(str(target), f"cannot write: {_cause(e)}") from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _cause(error: OSError) -> str:
+    """The cause of an OS or HDF5 write error in a few words: HDF5 puts the errno inside a long text."""
+    found = re.search(r"errno = (\d+)", str(error))
+    if found:
+        return os.strerror(int(found.group(1)))
+    return (error.strerror or str(error)).splitlines()[0]
 
 
 def _write_video(f: Any, video: ShardVideo) -> None:

@@ -318,3 +318,36 @@ def test_nothing_is_lost_in_a_tree_of_odd_names(tmp_path: Path, fmt: str) -> Non
     assert again.returncode == 0, again.stderr
     assert {k: v for k, v in hashes(src).items() if k in sources} == sources
     assert (src / "frames/keep.jpg").read_bytes() == b"user's own"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 256 KiB file system (tmpfs), mounted for the test and unmounted after it."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {made.stderr.strip() or made.returncode}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", mount], check=False)
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "hdf5"])
+def test_a_full_disk_stops_the_run_and_keeps_what_was_done(tmp_path: Path, small_disk: Path, fmt: str) -> None:
+    src = make_source(tmp_path / "src", {f"v{i:02d}.avi": 10 for i in range(12)}, size=(96, 128))
+    out, listing = small_disk / "out", tmp_path / "first.txt"
+    listing.write_text("v00.avi\n")
+    args = [*FAST, "--format", fmt, "--shard-videos", "1"]
+    assert tsf("extract-flow", src, out, *args, "--list", listing).returncode == 0
+    before = tree(out)
+    full = tsf("extract-flow", src, out, *args)
+    assert full.returncode == 1
+    assert "No space left on device" in full.stderr and full.stderr.count("\n") == 1, full.stderr
+    after = tree(out)
+    for name, data in before.items():  # what was done is whole; the lists only grew
+        if name.endswith((".txt", ".jsonl")):
+            assert set(data.splitlines()) <= set(after[name].splitlines()), name
+        else:
+            assert after.get(name) == data, name
