@@ -1,8 +1,9 @@
 """``tsf evaluate``: the paper's test protocol on a split; ``tsf fuse-scores``: late fusion of score files.
 
 Exit statuses: 0 done; 1 a library error (a checkpoint, split, data or score file that cannot be
-used, e.g. score files for different videos or class counts); 2 a usage error (bad options,
-``--amp`` without CUDA, a ``--weights`` count that does not match the files).
+used, e.g. a checkpoint with non-finite weights, score files for different videos or class counts,
+a non-finite score); 2 a usage error (bad options, ``--amp`` without CUDA, a ``--weights`` count
+that does not match the files, the same score file given twice).
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ def fuse_scores(files: tuple[Path, ...], weights: str | None, out: Path | None) 
     """Late fusion of score files (e.g. ours and IDT's, Table 6): the weighted mean of their raw scores.
 
     FILES are JSON lines {"id": ..., "label": ..., "scores": [...]} (tsf evaluate's predictions.jsonl
-    is one). Files for different videos or class counts stop with exit status 1; a --weights
-    list that does not match the files is a usage error (2).
+    is one). Files for different videos or class counts, or a malformed or non-finite score, stop
+    with exit status 1; a --weights list that does not match the files, or a file given twice, is a
+    usage error (2).
     """
     from flowkit import atomic_write
     from fusionnet import fuse_scores as fuse
@@ -119,6 +121,11 @@ def fuse_scores(files: tuple[Path, ...], weights: str | None, out: Path | None) 
     if len(files) < 2:
         raise click.UsageError(f"fuse-scores takes at least two score files, got {len(files)}")
     parsed = _weights(weights, len(files))
+    resolved = [f.resolve() for f in files]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise click.BadParameter(f"{files[i]} is given twice (also as {files[resolved.index(path)]}); "
+                                     "fusing a file with itself adds nothing", param_hint="FILES")
     with library_errors():
         fused = fuse([read_scores(f) for f in files], parsed)
     if out is not None:

@@ -10,6 +10,7 @@ from .describe import describe
 from .evaluate import evaluate, fuse_scores
 from .extract import extract_flow
 from .flow import flow
+from .lists import lists
 from .synth import synth
 from .train import train
 
@@ -29,6 +30,7 @@ tsf.add_command(train)
 tsf.add_command(evaluate)
 tsf.add_command(fuse_scores)
 tsf.add_command(synth)
+tsf.add_command(lists)
 
 
 def main() -> None:

@@ -63,6 +63,9 @@ def _stride(value: str) -> tuple[int, int]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard events (needs tensorboard).")
+@click.option("--nan-policy", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
+              help="On a non-finite loss or gradient: stop the run (the checkpoints keep the last good "
+                   "epoch), or skip that batch's optimiser step.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no per-epoch lines.")
 def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, split: int, out: Path,
@@ -70,7 +73,8 @@ def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, s
           width: float, num_frames: int | None, flow_frames: int, stride: str, crop: str | None,
           full_backprop: bool, amp: str, spatial_ckpt: Path | None, temporal_ckpt: Path | None,
           imagenet: Path | None, imagenet_temporal: Path | None, allow_missing: bool, val_limit: int | None,
-          workers: int, seed: int, device: str, tensorboard: bool, resume: bool, quiet: bool) -> None:
+          workers: int, seed: int, device: str, tensorboard: bool, nan_policy: str, resume: bool,
+          quiet: bool) -> None:
     """Train a stream or a fusion network (sec. 3.5 of the paper) and write RUN/metrics.jsonl and checkpoints.
 
     Under torchrun (torchrun --nproc-per-node N -m cli.main train ...) the batch is split over
@@ -90,7 +94,7 @@ def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, s
             patience=patience, input_size=input_size, width=width, num_frames=num_frames,
             flow_frames=flow_frames, stride=_stride(stride), crop=crop, full_backprop=full_backprop, amp=amp,
             workers=workers, seed=seed, allow_missing=allow_missing, val_limit=val_limit, device=device,
-            tensorboard=tensorboard, **option)
+            tensorboard=tensorboard, nan_policy=nan_policy, **option)
     except ConfigError as e:
         raise click.UsageError(str(e)) from e
     rank0 = os.environ.get("RANK", "0") == "0"
@@ -98,8 +102,8 @@ def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, s
     def report(m: EpochMetrics) -> None:
         if not quiet:
             click.echo(f"epoch {m.epoch}/{epochs}: loss {m.loss:.4f}, train {100 * m.train_accuracy:.1f}%, "
-                       f"val {100 * m.val_accuracy:.1f}%, lr {m.lr:g}, {m.clips_per_second:.1f} clips/s",
-                       err=True)
+                       f"val {100 * m.val_accuracy:.1f}%, lr {m.lr:g}, {m.clips_per_second:.1f} clips/s"
+                       + _skipped(m.skipped_batches), err=True)
 
     try:
         with library_errors():
@@ -112,4 +116,9 @@ def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, s
         best = max(m.val_accuracy for m in history)
         last = history[-1]
         click.echo(f"train: {stage} {preset}, {last.epoch} epochs, loss {last.loss:.4f}, "
-                   f"val {100 * last.val_accuracy:.1f}% (best this run {100 * best:.1f}%) -> {out}", err=True)
+                   f"val {100 * last.val_accuracy:.1f}% (best this run {100 * best:.1f}%)"
+                   f"{_skipped(sum(m.skipped_batches for m in history))} -> {out}", err=True)
+
+
+def _skipped(count: int) -> str:
+    return f", {count} batches skipped (non-finite loss or gradient)" if count else ""

@@ -25,7 +25,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         data = Path(name).read_bytes()
     except OSError as e:
         raise ImageReadError(name, f"cannot read: {e.strerror or e}") from e
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        # OpenCV asserts on an empty buffer (and on some damaged ones) instead of returning None
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:
+        image = None
     if image is None:
         raise ImageReadError(name, "not a decodable image (empty, truncated or unknown format)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

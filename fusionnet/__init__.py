@@ -5,11 +5,13 @@ from .data import ClipPlan as ClipPlan
 from .data import EpochSampler as EpochSampler
 from .data import SamplingConfig as SamplingConfig
 from .data import crop_box as crop_box
+from .data import iter_batches as iter_batches
 from .data import make_loader as make_loader
 from .data import temporal_indices as temporal_indices
 from .describe import LayerRow as LayerRow
 from .describe import ModelSummary as ModelSummary
 from .describe import describe as describe
+from .errors import CheckpointError as CheckpointError
 from .errors import ConfigError as ConfigError
 from .errors import DataError as DataError
 from .errors import EvaluationError as EvaluationError
@@ -58,6 +60,12 @@ from .fusion import gaussian_kernel3d as gaussian_kernel3d
 from .fusion import max_fusion as max_fusion
 from .fusion import pad_to as pad_to
 from .fusion import sum_fusion as sum_fusion
+from .lists import LISTS_SETTINGS_NAME as LISTS_SETTINGS_NAME
+from .lists import ListFile as ListFile
+from .lists import ListsSummary as ListsSummary
+from .lists import find_splits as find_splits
+from .lists import read_annotations as read_annotations
+from .lists import write_mmaction_lists as write_mmaction_lists
 from .presets import PAPER_ROWS as PAPER_ROWS
 from .presets import PRESETS as PRESETS
 from .presets import FusionConfig as FusionConfig
@@ -67,15 +75,19 @@ from .splits import DATASETS as DATASETS
 from .splits import Split as Split
 from .splits import check_available as check_available
 from .splits import load_split as load_split
+from .splits import unsafe_id as unsafe_id
 from .towers import ARCHS as ARCHS
 from .towers import FullyConnected as FullyConnected
 from .towers import Tower as Tower
+from .train import NAN_POLICIES as NAN_POLICIES
 from .train import STAGES as STAGES
 from .train import EpochMetrics as EpochMetrics
 from .train import TrainConfig as TrainConfig
+from .train import checkpoint_model as checkpoint_model
 from .train import frozen_layers as frozen_layers
 from .train import load_checkpoint as load_checkpoint
 from .train import model_config as model_config
+from .train import non_finite_tensor as non_finite_tensor
 from .train import train as train
 from .weights import cross_modality as cross_modality
 from .weights import from_torchvision_vgg16 as from_torchvision_vgg16
@@ -91,11 +103,14 @@ __all__ = [
     "ARCHS",
     "DATASETS",
     "FUSIONS",
+    "NAN_POLICIES",
+    "LISTS_SETTINGS_NAME",
     "PAPER_ROWS",
     "PRESETS",
     "STAGES",
     "BilinearFusion",
     "Checkpoint",
+    "CheckpointError",
     "ClipDataset",
     "ClipPlan",
     "ConfigError",
@@ -114,6 +129,8 @@ __all__ = [
     "FusionConfig",
     "FusionnetError",
     "LayerRow",
+    "ListFile",
+    "ListsSummary",
     "Metrics",
     "ModelSummary",
     "Pool3d",
@@ -137,6 +154,7 @@ __all__ = [
     "build_model",
     "cat_fusion",
     "check_available",
+    "checkpoint_model",
     "clip_positions",
     "combine_heads",
     "compute_metrics",
@@ -145,10 +163,12 @@ __all__ = [
     "cross_modality",
     "describe",
     "evaluate",
+    "find_splits",
     "from_torchvision_vgg16",
     "frozen_layers",
     "fuse_scores",
     "gaussian_kernel3d",
+    "iter_batches",
     "get_config",
     "load_checkpoint",
     "load_model",
@@ -160,9 +180,11 @@ __all__ = [
     "mean_report",
     "mirror",
     "model_config",
+    "non_finite_tensor",
     "open_checkpoint",
     "open_frames",
     "pad_to",
+    "read_annotations",
     "read_matconvnet",
     "read_scores",
     "read_state_dict",
@@ -173,5 +195,7 @@ __all__ = [
     "temporal_indices",
     "to_torchvision_vgg16",
     "train",
+    "unsafe_id",
     "write_evaluation",
+    "write_mmaction_lists",
 ]

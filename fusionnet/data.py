@@ -21,7 +21,8 @@ Where we differ from the paper's text, and why:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,7 +33,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, Sequen
 
 from flowkit.config import JsonConfig
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, FusionnetError
 from .frames import FrameStore, open_frames
 
 __all__ = [
@@ -41,11 +42,14 @@ __all__ = [
     "EpochSampler",
     "SamplingConfig",
     "crop_box",
+    "iter_batches",
     "make_loader",
     "temporal_indices",
 ]
 
 STREAMS = ("rgb", "flow")
+# how PyTorch words an error it re-raises from a DataLoader worker (torch/_utils.py ExceptionWrapper)
+_WORKER_ERROR = re.compile(r"Caught \w+ in DataLoader worker process \d+\.\nOriginal Traceback")
 CROPS = ("jitter", "corners")
 
 
@@ -311,3 +315,28 @@ def make_loader(dataset: Dataset, batch_size: int, workers: int, sampler: Sample
         # state (dropout) a resumed run restores: drawing from it would shift every later draw
         generator=torch.Generator().manual_seed(seed),
     )
+
+
+def iter_batches(loader: Iterable[Any]) -> Iterator[Any]:
+    """The batches of ``loader``; a fusionnet error raised in a worker process comes back as itself.
+
+    PyTorch re-raises a worker's error as the same type with the worker's whole traceback as its
+    message; the message proper is that traceback's last line, and a user needs only that line.
+
+    Raises:
+        FusionnetError: as the worker (or this process) raised it; PyTorch's copy, with the
+            worker's traceback, is its ``__cause__``.
+    """
+    iterator = iter(loader)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except FusionnetError as e:
+            text = str(e)
+            if not _WORKER_ERROR.match(text):
+                raise
+            # the last line reads "fusionnet.errors.DataError: <message>"
+            raise type(e)(text.rstrip().rpartition("\n")[2].partition(": ")[2]) from e
+        yield batch

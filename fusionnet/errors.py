@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
     "DataError",
     "EvaluationError",
@@ -26,6 +27,20 @@ __all__ = [
 
 class FusionnetError(Exception):
     """Base class of all fusionnet errors."""
+
+
+class CheckpointError(FusionnetError, ValueError):
+    """A file that is not a usable checkpoint of ``tsf train``: unreadable, of another structure,
+    without the training state a resume needs, or with non-finite weights.
+
+    Attributes:
+        filename: the checkpoint file.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, filename: str, reason: str) -> None:
+        self.filename, self.reason = filename, reason
+        super().__init__(f"{filename}: {reason}")
 
 
 class ConfigError(FusionnetError, ValueError):

@@ -43,13 +43,13 @@ from torch.utils.data import DataLoader, Dataset
 from flowkit import __version__, atomic_write, write_image
 from flowkit.config import JsonConfig
 
-from .data import SamplingConfig
-from .errors import ConfigError, EvaluationError, ScoresError
+from .data import SamplingConfig, iter_batches
+from .errors import CheckpointError, ConfigError, EvaluationError, ScoresError
 from .frames import FrameStore, open_frames
 from .fusion import TwoStreamNet
 from .presets import FusionConfig
 from .splits import Split, check_available, load_split
-from .train import load_checkpoint
+from .train import checkpoint_model, load_checkpoint
 
 __all__ = [
     "Checkpoint",
@@ -144,8 +144,9 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a run folder (its ``best.pt``, else ``last.pt``) or a ``.pt`` file beside a ``config.json``.
 
     Raises:
-        EvaluationError: no weights, no ``config.json`` beside them, or a file that is not ours.
-        TrainError: a damaged or unreadable ``.pt`` file.
+        EvaluationError: no weights, or no ``config.json`` beside them.
+        CheckpointError: a ``.pt`` file that is damaged, not ours, or holds non-finite weights (see
+            :func:`load_checkpoint`).
     """
     path = Path(path)
     if path.is_dir():
@@ -165,13 +166,13 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
         classes, sampling = tuple(record["classes"]), SamplingConfig.from_dict(record["sampling"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise EvaluationError(f"{config_path}: not a config.json of tsf train ({e})") from e
-    state = load_checkpoint(path)
-    weights = state.get("state_dict", state.get("model"))
-    arch = state.get("config") if "state_dict" in state else state.get("model_config")
-    if not isinstance(weights, dict) or not isinstance(arch, dict):
-        raise EvaluationError(f"{path}: not a checkpoint of tsf train (no weights and model configuration)")
-    return Checkpoint(path=path, run=path.parent, model=FusionConfig.from_dict(arch), classes=classes,
-                      sampling=sampling, state_dict=weights, sha256=_sha256(path))
+    weights, arch = checkpoint_model(load_checkpoint(path))
+    try:
+        model = FusionConfig.from_dict(arch)
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(str(path), f"its model configuration is not one tsf builds ({e})") from e
+    return Checkpoint(path=path, run=path.parent, model=model, classes=classes, sampling=sampling,
+                      state_dict=weights, sha256=_sha256(path))
 
 
 def split_checkpoints(paths: Sequence[str | os.PathLike]) -> list[Path]:
@@ -423,7 +424,9 @@ def evaluate(checkpoint: str | os.PathLike | Checkpoint, data: str | os.PathLike
         progress: a progress bar on stderr.
 
     Raises:
-        EvaluationError: a checkpoint that cannot be used, classes that differ from the split's.
+        EvaluationError: a checkpoint that cannot be used, classes that differ from the split's, a
+            model whose scores are not finite.
+        CheckpointError: a ``.pt`` file that is damaged, not ours, or holds non-finite weights.
         ConfigError: ``amp`` without CUDA.
         SplitError, DataError: the split files or the data.
     """
@@ -444,6 +447,12 @@ def evaluate(checkpoint: str | os.PathLike | Checkpoint, data: str | os.PathLike
     sampling = dataclasses.replace(ckpt.sampling, streams=streams)
     data_set = EvalDataset(data, chosen.test, sampling, config, ckpt.model.input_size)
     heads = _score(model, data_set, config, device, progress)
+    for name, scores in heads.items():
+        bad = np.flatnonzero(~np.isfinite(scores).all(1))
+        if len(bad):
+            raise EvaluationError(f"{ckpt.path}: the {name} head gives non-finite scores ({len(bad)} of "
+                                  f"{len(scores)} videos, first: {chosen.test[bad[0]][0]}); its weights are "
+                                  "finite but the model diverged: evaluate an earlier checkpoint")
     combined = combine_heads(heads, ckpt.model.fusion == "late")
     labels = [label for _, label in chosen.test]
     metrics = {name: compute_metrics(s, labels, len(ckpt.classes)) for name, s in heads.items()}
@@ -481,7 +490,7 @@ def _score(model: TwoStreamNet, data_set: EvalDataset, config: EvalConfig, devic
                         pin_memory=device.type == "cuda")
     sums: dict[str, torch.Tensor] = {}
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if config.amp else nullcontext()
-    for batch in _bar(loader, len(batches), progress):
+    for batch in _bar(iter_batches(loader), len(batches), progress):
         inputs = {k: batch[k].to(device, non_blocking=True) for k in ("rgb", "flow") if k in batch}
         with amp:
             heads = model(**inputs)
@@ -493,7 +502,7 @@ def _score(model: TwoStreamNet, data_set: EvalDataset, config: EvalConfig, devic
     return {name: (total / views).numpy() for name, total in sums.items()}
 
 
-def _bar(loader: DataLoader, total: int, progress: bool) -> Iterator[dict[str, Any]]:
+def _bar(loader: Iterator[dict[str, Any]], total: int, progress: bool) -> Iterator[dict[str, Any]]:
     if not progress:
         return iter(loader)
     from tqdm import tqdm
@@ -614,21 +623,27 @@ def read_scores(path: str | os.PathLike) -> ScoreFile:
     """A score file: JSON lines ``{"id", "label", "scores": [C floats]}`` (``predictions.jsonl`` is one).
 
     Raises:
-        ScoresError: no such file, a malformed line (numbered), a repeated id, or rows of different lengths.
+        ScoresError: no such file, not UTF-8, a malformed line (numbered: scores that are not a
+            non-empty list of finite numbers among others), a repeated id, or rows of different lengths.
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as e:
         raise ScoresError(f"{path}: cannot read ({e.strerror or e})") from e
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ScoresError(f"{path}:{line}: not UTF-8 text ({e.reason}); score files are JSON lines") from e
     ids, labels, rows = [], [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            vid, label, scores = str(row["id"]), int(row["label"]), [float(x) for x in row["scores"]]
-        except (ValueError, KeyError, TypeError) as e:
+            vid, label, scores = str(row["id"]), int(row["label"]), _score_list(row["scores"])
+        except (ValueError, KeyError, TypeError, OverflowError) as e:
             raise ScoresError(f"{path}:{number}: not a score line {{\"id\", \"label\", \"scores\": [...]}} "
                               f"({type(e).__name__}: {e})") from e
         if rows and len(scores) != len(rows[0]):
@@ -643,6 +658,18 @@ def read_scores(path: str | os.PathLike) -> ScoreFile:
         repeated = next(v for v in ids if ids.count(v) > 1)
         raise ScoresError(f"{path}: video {repeated!r} appears more than once")
     return ScoreFile(str(path), tuple(ids), np.array(labels, np.int64), np.array(rows, np.float64))
+
+
+def _score_list(value: Any) -> list[float]:
+    """A line's ``"scores"``: a non-empty JSON list of finite numbers (a string is a sequence too)."""
+    if not isinstance(value, list) or not value:
+        raise TypeError(f"scores must be a non-empty list of numbers, got {json.dumps(value)[:40]}")
+    for x in value:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeError(f"scores must be numbers, got {json.dumps(x)[:40]}")
+        if not math.isfinite(x):  # json reads NaN, Infinity and 1e999 (an OverflowError for a huge int)
+            raise ValueError(f"scores must be finite, got {x}")
+    return [float(x) for x in value]
 
 
 @dataclass(frozen=True)
@@ -661,11 +688,18 @@ def fuse_scores(files: Sequence[ScoreFile], weights: Sequence[float] | None = No
     """Late fusion (Table 6): the weighted mean of the files' raw scores, video by video.
 
     Raises:
-        ScoresError: fewer than two files, weights that do not fit, different video sets, labels
-            or class counts.
+        ScoresError: fewer than two files, the same file twice, weights that do not fit, different
+            video sets, labels or class counts.
     """
     if len(files) < 2:
         raise ScoresError(f"late fusion needs at least two score files, got {len(files)}")
+    seen: dict[Path, str] = {}
+    for f in files:
+        key = Path(f.path).resolve()
+        if key in seen:
+            raise ScoresError(f"{f.path} is given twice (also as {seen[key]}); fusing a file with itself "
+                              "adds nothing")
+        seen[key] = f.path
     weights = tuple(float(w) for w in weights) if weights is not None else (1.0,) * len(files)
     valid = all(math.isfinite(w) and w >= 0 for w in weights) and sum(weights) > 0
     if len(weights) != len(files) or not valid:

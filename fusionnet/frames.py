@@ -6,6 +6,9 @@
 (``index.jsonl`` and ``shards/*.h5``, frame k at index k - 1). Both decode the JPEGs with OpenCV
 into uint8 arrays: RGB frames ``(n, H, W, 3)`` and quantised flow ``(n, H, W, 2)`` (x, y).
 
+Video ids (and shard paths) must stay inside the folder (:func:`fusionnet.unsafe_id`);
+an index line that would read outside it is refused with its file and line.
+
 Stores are cheap to pickle: a :class:`ShardStore` opens its HDF5 files on first use in each
 process and never carries an open handle into a DataLoader worker.
 """
@@ -22,6 +25,7 @@ import cv2
 import numpy as np
 
 from .errors import DataError
+from .splits import unsafe_id
 
 __all__ = ["FrameStore", "RawframeStore", "ShardStore", "open_frames"]
 
@@ -34,8 +38,8 @@ class FrameStore:
     """The finished videos of an extraction, their frame counts, and their decoded frames.
 
     Subclasses provide ``_load(vid, kind, index)``: the JPEG bytes of one frame of kind ``"img"``,
-    ``"flow_x"`` or ``"flow_y"`` (0-based), and fill ``_counts`` (id -> (frames, flows)) or
-    override :meth:`num_flows`.
+    ``"flow_x"`` or ``"flow_y"`` (0-based), and ``_where(vid, kind, index)``: where that frame lies
+    (for messages); they fill ``_counts`` (id -> (frames, flows)) or override :meth:`num_flows`.
     """
 
     root: Path
@@ -81,6 +85,9 @@ class FrameStore:
     def _load(self, vid: str, kind: str, index: int) -> bytes | np.ndarray:
         raise NotImplementedError
 
+    def _where(self, vid: str, kind: str, index: int) -> str:
+        raise NotImplementedError
+
     def _entry(self, vid: str) -> tuple[int, int | None]:
         try:
             return self._counts[vid]
@@ -103,9 +110,14 @@ class FrameStore:
             if i in first:
                 out[k] = out[first[i]]
                 continue
-            image = cv2.imdecode(np.frombuffer(self._load(vid, kind, i), np.uint8), mode)
+            data = self._load(vid, kind, i)
+            try:
+                image = cv2.imdecode(np.frombuffer(data, np.uint8), mode) if len(data) else None
+            except cv2.error:  # some damaged files make OpenCV assert rather than return None
+                image = None
             if image is None:
-                raise DataError(f"{self.root}: frame {i} ({kind}) of {vid!r} is not a readable JPEG")
+                raise DataError(f"{self._where(vid, kind, i)}: not a readable JPEG (empty, truncated or "
+                                "damaged); extract this video again")
             if out is None:
                 out = np.empty((len(indices), *image.shape), np.uint8)
             out[k] = image
@@ -135,8 +147,11 @@ class RawframeStore(FrameStore):
             self._counts[vid] = (frames, flows)
         return flows
 
+    def _where(self, vid: str, kind: str, index: int) -> str:
+        return str(self.root / vid / f"{kind}_{index + 1:05d}.jpg")
+
     def _load(self, vid: str, kind: str, index: int) -> bytes:
-        path = self.root / vid / f"{kind}_{index + 1:05d}.jpg"
+        path = Path(self._where(vid, kind, index))
         try:
             return path.read_bytes()
         except OSError as e:
@@ -161,6 +176,10 @@ class ShardStore(FrameStore):
                     self._shard[vid] = str(row["shard"])
                 except (ValueError, KeyError, TypeError) as e:
                     raise DataError(f"{index}:{number}: not an index line ({e}): {line[:80]!r}") from e
+                problem = unsafe_id(self._shard[vid])
+                if problem is not None:
+                    raise DataError(f"{index}:{number}: shard path {self._shard[vid]!r} {problem}; shards "
+                                    "lie inside the data folder")
         self._files: dict[str, Any] = {}  # shard -> open h5py.File, in process _pid only
         self._datasets: dict[tuple[str, str], Any] = {}  # (id, kind) -> h5py.Dataset, same process
         self._pid = os.getpid()
@@ -194,6 +213,9 @@ class ShardStore(FrameStore):
 
     def _load(self, vid: str, kind: str, index: int) -> np.ndarray:
         return self._dataset(vid, kind)[index]
+
+    def _where(self, vid: str, kind: str, index: int) -> str:
+        return f"{self.root / self._shard[vid]}: {kind} frame {index + 1} of {vid!r}"
 
     def _dataset(self, vid: str, kind: str) -> Any:
         # opening a group and a dataset costs more than reading one frame: keep them
@@ -231,12 +253,18 @@ def _read_text(path: Path) -> str:
         return path.read_text()
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a text file in UTF-8 (byte {e.start}: {e.reason})") from e
 
 
 def _annotation(line: str, path: Path, number: int) -> tuple[str, tuple[int, None]]:
     # "<id> <num_frames> <label>"; ids may hold spaces, so split from the right
     parts = line.rsplit(maxsplit=2)
     try:
-        return parts[0], (int(parts[1]), None)
+        vid, frames = parts[0], int(parts[1])
     except (IndexError, ValueError) as e:
         raise DataError(f"{path}:{number}: not an annotation line: {line[:80]!r}") from e
+    problem = unsafe_id(vid)
+    if problem is not None:
+        raise DataError(f"{path}:{number}: video id {vid!r} {problem}; ids are paths inside the data folder")
+    return vid, (frames, None)

@@ -17,19 +17,23 @@ Formats (``dataset``):
   0-based) and ``trainlist0N.txt`` / ``testlist0N.txt`` with ``<id> <label>`` lines (the flowkit
   id, then the integer label). Blank lines and lines starting with ``#`` are skipped (and do not
   count as classes).
+
+Every id must be a relative path below the data folder (:func:`unsafe_id`): an absolute one, or
+one with a ``..`` component, is refused with the file and line that hold it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from .errors import SplitError
 
-__all__ = ["DATASETS", "Split", "check_available", "load_split"]
+__all__ = ["DATASETS", "Split", "check_available", "load_split", "unsafe_id"]
 
 DATASETS = ("ucf101", "hmdb51", "list")
 _LOG = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ _LOG = logging.getLogger(__name__)
 # the file names (and some copies' folders) "HandStandPushups"
 _UCF_ALIASES = {"HandStandPushups": "HandstandPushups"}
 _SHOWN = 5  # ids quoted in an error message
+_DRIVE = re.compile(r"^[A-Za-z]:")  # C:x names a Windows drive
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,36 @@ def check_available(split: Split, available: Iterable[str], allow_missing: bool 
     return result
 
 
+def unsafe_id(vid: str) -> str | None:
+    """Why the video id ``vid`` would read outside the data folder it names a path in, or None.
+
+    An id is a path relative to the data folder (``Class/v_name``): it must not be empty, absolute
+    (``/x``, ``\\x``, ``C:x``) or hold a ``..`` component (either separator counts: a Windows copy
+    of the data reads ``\\`` as one) or a NUL character.
+
+    Example:
+        >>> unsafe_id("Class/v_name") is None, unsafe_id("../secret")
+        (True, "has a '..' component")
+    """
+    if not vid:
+        return "is empty"
+    if vid.startswith(("/", "\\")) or _DRIVE.match(vid):
+        return "is an absolute path"
+    if ".." in re.split(r"[/\\]", vid):
+        return "has a '..' component"
+    if "\0" in vid:
+        return "holds a NUL character"
+    return None
+
+
+def _checked(path: Path, number: int, vid: str) -> str:
+    """``vid``, refused when :func:`unsafe_id` finds it unsafe (line ``number`` of ``path``)."""
+    problem = unsafe_id(vid)
+    if problem is not None:
+        raise SplitError(f"{path}:{number}: video id {vid!r} {problem}; ids are paths inside the data folder")
+    return vid
+
+
 def _ucf_key(vid: str) -> str:
     for wrong, right in _UCF_ALIASES.items():
         vid = vid.replace(wrong, right)
@@ -122,7 +157,8 @@ def _ucf101(folder: Path, split: int) -> Split:
     train = []
     for number, line in _lines(train_file):
         path, label = _fields(train_file, number, line, 2)
-        train.append((_stem(path), _label(train_file, number, label, len(classes), base=1)))
+        train.append((_checked(train_file, number, _stem(path)),
+                      _label(train_file, number, label, len(classes), base=1)))
     test_file = folder / f"testlist{split:02d}.txt"
     test = []
     for number, line in _lines(test_file):
@@ -130,7 +166,7 @@ def _ucf101(folder: Path, split: int) -> Split:
         name = _ucf_key(PurePosixPath(path).parent.as_posix())
         if name not in label_of:
             raise SplitError(f"{test_file}:{number}: class folder {name!r} is not in {index.name}")
-        test.append((_stem(path), label_of[name]))
+        test.append((_checked(test_file, number, _stem(path)), label_of[name]))
     return Split(classes, tuple(train), tuple(test))
 
 
@@ -149,7 +185,8 @@ def _hmdb51(folder: Path, split: int) -> Split:
                 raise SplitError(f"{path}:{number}: flag must be 0 (unused), 1 (train) or 2 (test), "
                                  f"got {flag!r}")
             if flag != "0":
-                (train if flag == "1" else test).append((f"{name}/{_stem(video)}", label))
+                vid = _checked(path, number, f"{name}/{_stem(video)}")
+                (train if flag == "1" else test).append((vid, label))
     return Split(classes, tuple(train), tuple(test))
 
 
@@ -164,7 +201,7 @@ def _generic(folder: Path, split: int) -> Split:
         pairs = []
         for number, line in _lines(path, comments=True):
             vid, label = _fields(path, number, line, 2)
-            pairs.append((vid, _label(path, number, label, len(classes), base=0)))
+            pairs.append((_checked(path, number, vid), _label(path, number, label, len(classes), base=0)))
         parts.append(tuple(pairs))
     return Split(classes, parts[0], parts[1])
 
@@ -175,6 +212,8 @@ def _lines(path: Path, comments: bool = False) -> list[tuple[int, str]]:
         text = path.read_text()
     except OSError as e:
         raise SplitError(f"{path}: cannot read split file: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise SplitError(f"{path}: not a text file in UTF-8 (byte {e.start}: {e.reason})") from e
     # only users' lists have comments: HMDB51 has videos named "#20_Rhythm_clap_..."
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)
             if line.strip() and not (comments and line.lstrip().startswith("#"))]

@@ -3,7 +3,10 @@
 A run lives in one folder: ``config.json`` (everything that made it), ``metrics.jsonl`` (one line
 per epoch), ``last.pt`` (the state after the latest epoch: model, optimiser, scheduler, scaler,
 epoch, step, RNG states, configuration; replaced atomically) and ``best.pt`` (the model at its
-best validation accuracy). ``resume=True`` continues from ``last.pt`` and gives the same losses
+best validation accuracy). Checkpoints only ever hold finite weights: a non-finite loss or
+gradient stops the run (``nan_policy="stop"``) or skips that optimiser step (``"skip"``), and a
+step that makes the weights non-finite always stops it, so the files on disk keep the last good
+epoch. ``resume=True`` continues from ``last.pt`` and gives the same losses
 as an uninterrupted run: every random choice is a function of the seed, the epoch and the
 sample (see :class:`fusionnet.ClipDataset`), and the dropout RNG is saved with the state.
 
@@ -19,7 +22,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +35,8 @@ from torch import nn
 from flowkit import __version__, atomic_write
 from flowkit.config import JsonConfig
 
-from .data import ClipDataset, SamplingConfig, make_loader
-from .errors import ConfigError, TrainError
+from .data import ClipDataset, SamplingConfig, iter_batches, make_loader
+from .errors import CheckpointError, ConfigError, TrainError
 from .frames import open_frames
 from .fusion import TwoStreamNet
 from .presets import FusionConfig, get_config
@@ -41,13 +44,29 @@ from .splits import Split, check_available, load_split
 from .towers import FullyConnected, Tower
 from .weights import load_tower
 
-__all__ = ["STAGES", "EpochMetrics", "TrainConfig", "frozen_layers", "load_checkpoint", "model_config", "train"]
+__all__ = [
+    "NAN_POLICIES",
+    "STAGES",
+    "EpochMetrics",
+    "TrainConfig",
+    "checkpoint_model",
+    "frozen_layers",
+    "load_checkpoint",
+    "model_config",
+    "non_finite_tensor",
+    "train",
+]
 
 log = logging.getLogger(__name__)
 
 STAGES = ("spatial", "temporal", "fusion")
+NAN_POLICIES = ("stop", "skip")  # what a non-finite loss or gradient does (TrainConfig.nan_policy)
 _CHECKPOINT = "last.pt"
 _BEST = "best.pt"
+# settings a resumed run may change: they do not alter what it computes
+_RESUMABLE = ("epochs", "workers", "device", "nan_policy")
+# what a last.pt holds besides its "config" (TrainConfig) and "model_config" (FusionConfig)
+_TRAINING_STATE = ("model", "optimizer", "scheduler", "scaler", "epoch", "step", "best", "rng")
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,7 @@ class TrainConfig(JsonConfig):
     val_limit: int | None = None  # validate on the first N test videos (all when None)
     device: str = "auto"
     tensorboard: bool = False
+    nan_policy: str = "stop"  # a non-finite loss or gradient: "stop" the run, or "skip" that optimiser step
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stride", tuple(self.stride))
@@ -105,6 +125,10 @@ class TrainConfig(JsonConfig):
         for name in ("epochs", "batch_size", "accumulate", "patience", "input_size", "flow_frames"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a finite number above 0, got {self.lr}")
+        if self.nan_policy not in NAN_POLICIES:
+            raise ConfigError(f"nan_policy must be stop or skip, got {self.nan_policy!r}")
         if self.amp not in ("auto", "off", "bf16", "fp16"):
             raise ConfigError(f"amp must be auto, off, bf16 or fp16, got {self.amp!r}")
         if self.stage != "fusion" and (self.spatial_ckpt or self.temporal_ckpt):
@@ -130,6 +154,7 @@ class EpochMetrics:
     seconds: float
     step: int
     heads: dict[str, float] = field(default_factory=dict)  # validation accuracy per head
+    skipped_batches: int = 0  # batches whose optimiser step a non-finite loss or gradient skipped
 
 
 def model_config(config: TrainConfig, num_classes: int) -> FusionConfig:
@@ -165,7 +190,9 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
 
     Raises:
         ConfigError: settings that do not fit (preset and stage, options).
-        TrainError: a run folder that cannot be resumed or is used by another run.
+        TrainError: a run folder that cannot be resumed or is used by another run; a non-finite loss
+            or gradient (see ``TrainConfig.nan_policy``) or weights a step made non-finite.
+        CheckpointError: a ``last.pt`` to resume or a stream checkpoint that is not usable.
         DataError, SplitError: the data or the split files.
         WeightsError: initial weights that do not fit the model.
     """
@@ -229,14 +256,7 @@ class _Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
         start_epoch, step, best = 0, 0, -1.0
         if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            start_epoch, step, best = state["epoch"], state["step"], state["best"]
-            torch.set_rng_state(state["rng"]["cpu"])
-            if self.device.type == "cuda" and state["rng"].get("cuda") is not None:
-                torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+            start_epoch, step, best = self._restore(state, model, optimizer, scheduler, scaler)
         else:
             self._start_folder(arch, split)
         sampling = sampling_config(config, arch)
@@ -249,14 +269,18 @@ class _Trainer:
         for epoch in range(start_epoch, config.epochs):
             started = time.perf_counter()
             train_loader.sampler.set_epoch(epoch)
-            loss, accuracy, clips, step = self._train_epoch(net, train_loader, optimizer, scaler, amp, epoch, step)
+            loss, accuracy, clips, step, skipped = self._train_epoch(net, train_loader, optimizer, scaler,
+                                                                     amp, epoch, step)
             seconds = time.perf_counter() - started
             val, heads = self._validate(model, val_loader, amp)
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step(val)
             metrics = EpochMetrics(epoch=epoch + 1, loss=loss, train_accuracy=accuracy, val_accuracy=val,
                                    lr=lr, clips_per_second=clips / seconds if seconds > 0 else 0.0,
-                                   seconds=round(seconds, 3), step=step, heads=heads)
+                                   seconds=round(seconds, 3), step=step, heads=heads, skipped_batches=skipped)
+            if skipped:  # also in metrics.jsonl and on tsf train's epoch line
+                log.info("epoch %d: %d of %d batches skipped (non-finite loss or gradient)", epoch + 1,
+                         skipped, len(train_loader))
             improved = val > best
             best = max(best, val)
             if self.rank == 0:
@@ -274,6 +298,24 @@ class _Trainer:
         split = load_split(config.dataset, config.splits_dir, config.split)
         available = open_frames(config.data).ids()
         return check_available(split, available, config.allow_missing)
+
+    def _restore(self, state: dict[str, Any], model: TwoStreamNet, optimizer: Any, scheduler: Any,
+                 scaler: Any) -> tuple[int, int, float]:
+        """Load a resumed run's state; returns its epoch, step and best validation accuracy."""
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+            torch.set_rng_state(state["rng"]["cpu"])
+            if self.device.type == "cuda" and state["rng"].get("cuda") is not None:
+                torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+            return int(state["epoch"]), int(state["step"]), float(state["best"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+            # load_state_dict lists every mismatched key on lines of their own
+            detail = " ".join(str(e).split())
+            raise CheckpointError(str(self.out / _CHECKPOINT), f"cannot restore the training state from it "
+                                  f"({type(e).__name__}: {detail}); start a new run in another --out") from e
 
     def _initialise(self, model: TwoStreamNet) -> None:
         config = self.config
@@ -329,39 +371,96 @@ class _Trainer:
         return {k: batch[k].to(self.device, non_blocking=True) for k in ("rgb", "flow") if k in batch}
 
     def _train_epoch(self, net: nn.Module, loader: Any, optimizer: torch.optim.Optimizer, scaler: Any,
-                     amp: torch.dtype | None, epoch: int, step: int) -> tuple[float, float, int, int]:
+                     amp: torch.dtype | None, epoch: int, step: int) -> tuple[float, float, int, int, int]:
+        """One pass over ``loader``: ``(mean loss, accuracy, clips, step, skipped batches)``, over the
+        batches whose optimiser step was taken.
+
+        Raises:
+            TrainError: a non-finite loss or gradient (``nan_policy="stop"``, or every batch skipped),
+                or weights that a step made non-finite.
+        """
         config = self.config
+        model = getattr(net, "module", net)  # unwrapped from DDP: parameter names without "module."
         net.train()
         steps = math.ceil(len(loader) / config.accumulate)
         totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, clips
+        pending = torch.zeros(3, dtype=torch.float64)  # the same for the batches of the step under way
         bar = self._bar(steps, f"epoch {epoch + 1}/{config.epochs}")
         started = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        for i, batch in enumerate(loader):
+        skipped, batches, broken = 0, 0, False  # broken: the step under way saw a non-finite loss
+        for i, batch in enumerate(iter_batches(loader)):
             labels = batch["label"].to(self.device)
             last_of_step = (i + 1) % config.accumulate == 0 or i + 1 == len(loader)
             sync = nullcontext() if last_of_step or self.world == 1 else net.no_sync()
+            where = f"epoch {epoch + 1}, step {step + 1} (batch {i + 1} of {len(loader)})"
+            batches += 1
             with sync, self._autocast(amp):
                 heads = net(**self._inputs(batch))
                 loss = sum(nn.functional.cross_entropy(h.float(), labels) for h in heads.values())
-            scaler.scale(loss / config.accumulate).backward()
-            with torch.no_grad():
-                scores = torch.stack([h.float() for h in heads.values()]).mean(0)
-                totals += torch.tensor([loss.item() * len(labels), (scores.argmax(1) == labels).sum().item(),
-                                        len(labels)], dtype=torch.float64)
-            if last_of_step:
+            # every process takes the same branch: a backward on some of them only would hang DDP
+            if self._everywhere(bool(torch.isfinite(loss))):
+                scaler.scale(loss / config.accumulate).backward()
+                with torch.no_grad():
+                    scores = torch.stack([h.float() for h in heads.values()]).mean(0)
+                    row = [loss.item() * len(labels), (scores.argmax(1) == labels).sum().item(), len(labels)]
+                    pending += torch.tensor(row, dtype=torch.float64)
+            else:
+                self._non_finite(f"loss ({loss.item()})", where, epoch)
+                broken = True
+            if not last_of_step:
+                continue
+            if not broken and not scaler.is_enabled():  # a GradScaler skips its non-finite steps itself
+                grads = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
+                bad = non_finite_tensor(grads)
+                if not self._everywhere(bad is None):
+                    self._non_finite(f"gradient (of {bad})" if bad else "gradient", where, epoch)
+                    broken = True
+            if broken:
+                skipped += batches
+            else:
                 scaler.step(optimizer)
                 scaler.update()
-                optimizer.zero_grad(set_to_none=True)
                 step += 1
-                if bar is not None:
-                    rate = totals[2].item() * self.world / max(time.perf_counter() - started, 1e-9)
-                    bar.set_postfix(loss=f"{loss.item():.3f}", clips_per_s=f"{rate:.1f}", refresh=False)
-                    bar.update(1)
+                totals += pending
+                # DDP keeps the weights equal on every process, so all of them stop here alike
+                bad = non_finite_tensor(dict(model.named_parameters()))
+                if bad is not None:
+                    raise TrainError(f"the optimiser step of {where} made the weights non-finite (first: "
+                                     f"{bad}) though the loss and gradients were finite; stopped, "
+                                     f"{self._kept(epoch)}; lower --lr")
+            optimizer.zero_grad(set_to_none=True)
+            pending.zero_()
+            batches, broken = 0, False
+            if bar is not None:
+                rate = totals[2].item() * self.world / max(time.perf_counter() - started, 1e-9)
+                bar.set_postfix(loss=f"{loss.item():.3f}", clips_per_s=f"{rate:.1f}", refresh=False)
+                bar.update(1)
         if bar is not None:
             bar.close()
+        if skipped == len(loader):
+            raise TrainError(f"epoch {epoch + 1}: every batch ({skipped}) had a non-finite loss or gradient "
+                             f"and was skipped; stopped, {self._kept(epoch)}; lower --lr")
         totals = self._all_reduce(totals)
-        return totals[0].item() / totals[2].item(), totals[1].item() / totals[2].item(), int(totals[2]), step
+        clips = totals[2].item()
+        return totals[0].item() / clips, totals[1].item() / clips, int(clips), step, skipped
+
+    def _non_finite(self, what: str, where: str, epoch: int) -> None:
+        """Stop the run on a non-finite ``what`` (``nan_policy="stop"``), or log the skipped step."""
+        if self.config.nan_policy == "stop":
+            raise TrainError(f"non-finite {what} in {where}; stopped, {self._kept(epoch)}; lower --lr, or "
+                             "pass --nan-policy skip to skip such batches")
+        log.info("non-finite %s in %s: its optimiser step is skipped", what, where)
+
+    def _kept(self, epoch: int) -> str:
+        """What a run stopped in ``epoch`` (0-based) leaves on disk."""
+        if epoch == 0:
+            return "no checkpoint written"
+        return f"{self.out / _CHECKPOINT} keeps epoch {epoch}"
+
+    def _everywhere(self, ok: bool) -> bool:
+        """Whether ``ok`` holds on every process (an all-reduce under DDP)."""
+        return self._all_reduce(torch.tensor([0.0 if ok else 1.0], dtype=torch.float64)).item() == 0
 
     @torch.no_grad()
     def _validate(self, model: TwoStreamNet, loader: Any, amp: torch.dtype | None) -> tuple[float, dict]:
@@ -369,7 +468,7 @@ class _Trainer:
         names = head_names(model.config)
         # the same size on every rank, even one without validation videos, for the all-reduce
         totals = torch.zeros(len(names) + 2, dtype=torch.float64)
-        for batch in loader:
+        for batch in iter_batches(loader):
             labels = batch["label"].to(self.device)
             with self._autocast(amp):
                 heads = {k: v.float() for k, v in model(**self._inputs(batch)).items()}
@@ -419,13 +518,16 @@ class _Trainer:
             return None
         if not path.exists():
             raise TrainError(f"{path}: no checkpoint to resume from")
-        state = load_checkpoint(path)
-        saved = TrainConfig.from_dict(state["config"])
-        mine = dataclasses.replace(self.config, epochs=saved.epochs, workers=saved.workers, device=saved.device)
-        if mine != saved:
-            changed = [f.name for f in dataclasses.fields(saved) if getattr(saved, f.name) != getattr(mine, f.name)]
+        state = load_checkpoint(path, resume=True)
+        try:
+            saved = TrainConfig.from_dict(state["config"])
+        except (ConfigError, TypeError) as e:
+            raise CheckpointError(str(path), f"its 'config' is not a tsf train run's settings ({e})") from e
+        mine = dataclasses.replace(self.config, **{name: getattr(saved, name) for name in _RESUMABLE})
+        changed = _changed_settings(saved, mine)
+        if changed:
             raise TrainError(f"{path} was made with other settings ({', '.join(changed)} differ); "
-                             "only --epochs, --workers and --device may change on resume")
+                             "only --epochs, --workers, --device and --nan-policy may change on resume")
         return state
 
     def _start_folder(self, arch: FusionConfig, split: Split) -> None:
@@ -455,11 +557,34 @@ class _Trainer:
         path = self.out / "metrics.jsonl"
         lines = [line for line in path.read_text().splitlines()
                  if line and json.loads(line)["epoch"] < metrics.epoch]
-        lines.append(json.dumps(dataclasses.asdict(metrics), sort_keys=True))
+        # strict JSON: a NaN here would be a bug (non-finite losses never reach the metrics)
+        lines.append(json.dumps(dataclasses.asdict(metrics), sort_keys=True, allow_nan=False))
         atomic_write(path, ("\n".join(lines) + "\n").encode())
         if writer is not None:
             for key in ("loss", "train_accuracy", "val_accuracy", "lr", "clips_per_second"):
                 writer.add_scalar(key, getattr(metrics, key), metrics.epoch)
+
+
+# the paths a resumed run compares by the file they name, not by how they are spelled
+_PATH_FIELDS = ("data", "splits_dir", "spatial_ckpt", "temporal_ckpt", "imagenet", "imagenet_temporal")
+
+
+def _changed_settings(saved: TrainConfig, mine: TrainConfig) -> list[str]:
+    """The settings in which a resume differs from the run it continues.
+
+    ``out`` never counts: the run is the folder that holds the checkpoint, wherever it now is and
+    however its path is written (relative, absolute, moved).
+    """
+    changed = []
+    for f in dataclasses.fields(saved):
+        old, new = getattr(saved, f.name), getattr(mine, f.name)
+        if f.name == "out":
+            continue
+        if f.name in _PATH_FIELDS and old is not None and new is not None:
+            old, new = os.path.realpath(old), os.path.realpath(new)
+        if old != new:
+            changed.append(f.name)
+    return changed
 
 
 def head_names(arch: FusionConfig) -> list[str]:
@@ -499,8 +624,7 @@ def _expanded_layers(model: TwoStreamNet) -> tuple[str, ...]:
 
 def _tower_state(path: str, role: str) -> dict[str, torch.Tensor]:
     """The ``role`` tower's weights in a stream checkpoint of ours (``last.pt`` or ``best.pt``)."""
-    state = load_checkpoint(path)
-    weights = state.get("model") or state.get("state_dict") or {}
+    weights, _ = checkpoint_model(load_checkpoint(path))
     prefix = f"{role}."
     tower = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
     if not tower:
@@ -508,19 +632,91 @@ def _tower_state(path: str, role: str) -> dict[str, torch.Tensor]:
     return tower
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint written by :func:`train`, loaded safely (``weights_only=True``) on the CPU.
+def load_checkpoint(path: str | os.PathLike, resume: bool = False) -> dict[str, Any]:
+    """A checkpoint written by :func:`train`, loaded safely (``weights_only=True``) on the CPU and checked.
+
+    Every loader of checkpoints (resume, stream towers for fusion, evaluation) comes here, so each
+    refuses the same files with the same message.
+
+    Args:
+        path: a ``last.pt`` (the training state) or a ``best.pt`` (weights and model configuration).
+        resume: also require the training state that resuming needs (a ``last.pt``).
+
+    Returns:
+        The checkpoint's dict; :func:`checkpoint_model` gives its weights and model configuration.
 
     Raises:
-        TrainError: no such file, or not a checkpoint of ours.
+        CheckpointError: no such file, an unreadable one, one of another structure (its first
+            missing entry named), or weights holding NaN or infinity (the first such tensor named).
     """
     path = Path(path)
     if not path.is_file():
-        raise TrainError(f"{path}: no such checkpoint")
+        raise CheckpointError(str(path), "no such checkpoint")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError, EOFError: a damaged or foreign file
-        raise TrainError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError, RuntimeError, EOFError, KeyError: a damaged or foreign file
+        raise CheckpointError(str(path), _load_failure(e)) from e
+    problem = _checkpoint_problem(state, resume)
+    if problem is not None:
+        raise CheckpointError(str(path), problem)
+    return state
+
+
+def _load_failure(e: Exception) -> str:
+    # torch explains a refused object over several lines; its own line says which global it was
+    refused = next((line.partition("error:")[2].strip() for line in str(e).splitlines()
+                    if "WeightsUnpickler error:" in line), None)
+    if refused:
+        return f"not a tsf checkpoint (a safe load refuses it: {refused.split('. ')[0]})"
+    return f"not a readable checkpoint ({type(e).__name__}: {' '.join(str(e).split())})"
+
+
+def _checkpoint_problem(state: Any, resume: bool) -> str | None:
+    """What makes a loaded object unusable as a checkpoint of ours, or None."""
+    if not isinstance(state, dict):
+        return f"not a tsf checkpoint (a {type(state).__name__}, not the dict tsf train writes)"
+    if resume:
+        needed = ("config", *_TRAINING_STATE, "model_config")
+    else:
+        needed = ("config", "state_dict") if "state_dict" in state else ("config", "model", "model_config")
+    missing = next((key for key in needed if key not in state), None)
+    if missing is not None:
+        if resume and "config" in state:  # ours without the training state: a best.pt, a damaged last.pt
+            return f"holds no training state to resume from (missing {missing!r}); --resume continues " \
+                   "from the last.pt of a tsf train run"
+        return f"not a tsf checkpoint (missing {missing!r})"
+    weights, arch = checkpoint_model(state)
+    if not isinstance(arch, dict):
+        return f"not a tsf checkpoint (its model configuration is a {type(arch).__name__}, not a dict)"
+    if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
+        return "not a tsf checkpoint (its weights are not a dict of tensors)"
+    bad = non_finite_tensor(weights)
+    if bad is not None:
+        return (f"tensor {bad!r} holds NaN or infinite values (the run diverged); use an earlier checkpoint, "
+                "or train again with a lower --lr")
+    return None
+
+
+def checkpoint_model(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The weights and the model configuration (:class:`FusionConfig` as a dict) of a loaded checkpoint.
+
+    A ``best.pt`` holds them as ``state_dict`` and ``config``, a ``last.pt`` as ``model`` and
+    ``model_config`` (its ``config`` is the :class:`TrainConfig`).
+    """
+    if "state_dict" in state:
+        return state["state_dict"], state["config"]
+    return state["model"], state["model_config"]
+
+
+def non_finite_tensor(tensors: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding a NaN or an infinity, or None.
+
+    The tensors must lie on one device; they are checked in one synchronisation when all are finite.
+    """
+    floats = {name: t for name, t in tensors.items() if t.is_floating_point()}
+    if not floats or bool(torch.stack([torch.isfinite(t).all() for t in floats.values()]).all()):
+        return None
+    return next(name for name, t in floats.items() if not bool(torch.isfinite(t).all()))
 
 
 def frozen_layers(model: TwoStreamNet) -> list[str]:

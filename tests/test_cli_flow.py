@@ -99,3 +99,14 @@ def test_brox_on_opencv_exits_1(tmp_path):
     result = CliRunner().invoke(tsf, ["flow", str(pair / "frame0.png"), str(pair / "frame1.png"),
                                       "--method", "brox", "--backend", "opencv"])
     assert result.exit_code == 1 and "OpenCV has no CPU Brox" in result.output
+
+
+def test_empty_image_exits_2_with_one_line(tmp_path):
+    pair = write_pair(tmp_path, width=48, height=40)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")  # OpenCV asserts on an empty buffer rather than returning None
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "flow", str(empty), str(pair / "frame1.png")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert f"Error: Invalid value for IMG0: {empty}: not a decodable image" in proc.stderr
+    assert "Traceback" not in proc.stderr

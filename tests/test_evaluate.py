@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import re
 import shutil
+import stat
 from pathlib import Path
 
 import cv2
@@ -18,6 +21,7 @@ from test_train import CLASSES, dataset  # noqa: F401  (the module fixture of ge
 
 from cli.main import tsf as tsf_group
 from fusionnet import (
+    CheckpointError,
     EvalConfig,
     EvalDataset,
     SamplingConfig,
@@ -303,3 +307,96 @@ def test_fuse_scores_errors(tmp_path: Path) -> None:
     weights = _invoke("fuse-scores", ours, ours, "--weights", "1,2,3")
     assert weights.exit_code == 2 and "need 2 non-negative weights" in weights.output
     assert _invoke("fuse-scores", ours).exit_code == 2
+
+
+# --- checkpoints and data that cannot be evaluated ---------------------------------------------------
+
+
+def _copy_with_weights(run: Path, folder: Path, content: object) -> Path:
+    """A copy of the run folder whose best.pt is ``content``, written by torch.save."""
+    shutil.copytree(run, folder)
+    torch.save(content, folder / "best.pt")
+    return folder
+
+
+def _error_line(result: object) -> str:
+    assert "Traceback" not in result.output, result.output
+    (line,) = result.output.strip().splitlines()
+    return line
+
+
+def test_evaluate_refuses_non_finite_and_foreign_checkpoints(dataset: tuple[Path, Path],  # noqa: F811
+                                                             run: Path, tmp_path: Path) -> None:
+    best = torch.load(run / "best.pt", weights_only=True)
+    weights = best["state_dict"]
+    name = next(k for k in weights if k.endswith(".weight"))
+    nan = {**best, "state_dict": {**weights, name: torch.full_like(weights[name], math.nan)}}
+    cases = {"nan": (nan, f"tensor {name!r} holds NaN or infinite values (the run diverged)"),
+             "list": ([1, 2], "not a tsf checkpoint (a list, not the dict tsf train writes)"),
+             "empty": ({}, "not a tsf checkpoint (missing 'config')")}
+    for case, (content, message) in cases.items():
+        folder = _copy_with_weights(run, tmp_path / case, content)
+        done = _invoke(*_base(dataset), "--checkpoint", folder, *FAST)
+        assert done.exit_code == 1, case
+        assert _error_line(done).startswith(f"Error: {folder / 'best.pt'}: {message}")
+        with pytest.raises(CheckpointError, match=re.escape(message)):
+            open_checkpoint(folder)
+    # finite weights that overflow: the scores would reach predictions.jsonl as bare NaN
+    huge = {**best, "state_dict": {**weights, name: weights[name] * 1e38}}
+    folder = _copy_with_weights(run, tmp_path / "huge", huge)
+    done = _invoke(*_base(dataset), "--checkpoint", folder, *FAST)
+    assert done.exit_code == 1 and "gives non-finite scores" in _error_line(done)
+    assert not (folder / "eval_split1").exists()
+
+
+def test_a_damaged_frame_read_in_a_worker_stops_evaluation(dataset: tuple[Path, Path],  # noqa: F811
+                                                            run: Path, tmp_path: Path) -> None:
+    data = shutil.copytree(dataset[0], tmp_path / "frames")
+    (data / "drift_up/v_drift_up_3/img_00001.jpg").write_bytes(b"")  # the first frame of a test video
+    done = _invoke("evaluate", "--data", data, "--dataset", "list", "--splits-dir", dataset[1],
+                   "--checkpoint", run, "--out", tmp_path / "eval", *FAST, "--workers", "2")
+    assert done.exit_code == 1
+    assert _error_line(done) == (f"Error: {data}/drift_up/v_drift_up_3/img_00001.jpg: not a readable JPEG "
+                                 "(empty, truncated or damaged); extract this video again")
+
+
+def test_evaluate_outputs_follow_the_umask(dataset: tuple[Path, Path], run: Path,  # noqa: F811
+                                           tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    done = tsf(*_base(dataset), "--checkpoint", run, "--out", out, *FAST, umask=0o022)
+    assert done.returncode == 0, done.stderr
+    for name in OUTPUTS:
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
+
+
+def test_fuse_scores_refuses_scores_that_are_not_finite_numbers(tmp_path: Path) -> None:
+    ours = _scores(tmp_path / "a.jsonl", [("v1", 0, [2.0, 0.0]), ("v2", 1, [1.0, 0.0])])
+    bad = {"[NaN, 0]": "scores must be finite, got nan", "[1, Infinity]": "scores must be finite, got inf",
+           '"0123456789"': 'scores must be a non-empty list of numbers, got "0123456789"',
+           "[]": "scores must be a non-empty list of numbers, got []",
+           '[1, "2"]': 'scores must be numbers, got "2"', "[true, 0]": "scores must be numbers, got true",
+           "[1e999, 0]": "scores must be finite, got inf"}
+    for scores, message in bad.items():
+        other = tmp_path / "b.jsonl"
+        other.write_text('{"id": "v1", "label": 0, "scores": [1, 2]}\n'
+                         f'{{"id": "v2", "label": 1, "scores": {scores}}}\n')
+        done = _invoke("fuse-scores", ours, other)
+        assert done.exit_code == 1, scores
+        assert _error_line(done).startswith(f"Error: {other}:2: not a score line")
+        assert message in done.output, (scores, done.output)
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"id": "v1", "label": 0, "scores": [1, 2]}\n'
+                      b'{"id": "caf\xe9", "label": 1, "scores": [0, 1]}\n')
+    done = _invoke("fuse-scores", ours, latin)
+    assert done.exit_code == 1 and _error_line(done).startswith(f"Error: {latin}:2: not UTF-8 text")
+
+
+def test_fuse_scores_refuses_the_same_file_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours = _scores(tmp_path / "a.jsonl", [("v1", 0, [2.0, 0.0]), ("v2", 1, [1.0, 0.0])])
+    idt = _scores(tmp_path / "b.jsonl", [("v1", 0, [0.0, 1.0]), ("v2", 1, [0.0, 1.0])])
+    monkeypatch.chdir(tmp_path)  # the same file by another name: ./a.jsonl
+    done = _invoke("fuse-scores", ours, idt, "./a.jsonl")
+    assert done.exit_code == 2
+    assert f"a.jsonl is given twice (also as {ours}); fusing a file with itself adds nothing" in done.output
+    with pytest.raises(ScoresError, match="is given twice"):
+        fuse_scores([read_scores(ours), read_scores(idt), read_scores(ours)])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
+import shutil
 from pathlib import Path
 
 import cv2
@@ -22,6 +24,7 @@ from fusionnet import (
     SamplingConfig,
     ShardStore,
     crop_box,
+    iter_batches,
     make_loader,
     open_frames,
     temporal_indices,
@@ -320,3 +323,54 @@ def test_loader_with_two_workers_over_shards(extracted: dict[str, Path]) -> None
                 assert batch["label"][row] == expected["label"]
                 indices.append(index)
         assert sorted(indices) == [0, 1, 2]
+
+
+# damaged and hostile inputs
+
+def test_damaged_frames_name_their_file(extracted: dict[str, Path], tmp_path: Path) -> None:
+    data = shutil.copytree(extracted["jpeg"], tmp_path / "jpeg")
+    (data / "ClassB/v_mid/img_00002.jpg").write_bytes(b"")  # OpenCV asserts on an empty buffer
+    (data / "ClassB/v_mid/flow_y_00003.jpg").write_bytes(b"not a jpeg")
+    store = open_frames(data)
+    with pytest.raises(DataError, match=rf"^{data}/ClassB/v_mid/img_00002.jpg: not a readable JPEG"):
+        store.rgb("ClassB/v_mid", [0, 1])
+    with pytest.raises(DataError, match=r"/ClassB/v_mid/flow_y_00003.jpg: not a readable JPEG"):
+        store.flow("ClassB/v_mid", [2])
+
+
+def test_worker_errors_come_back_in_one_line(extracted: dict[str, Path], tmp_path: Path) -> None:
+    data = shutil.copytree(extracted["jpeg"], tmp_path / "jpeg")
+    for frame in (data / "ClassB/v_mid").glob("img_*.jpg"):
+        frame.write_bytes(b"garbage")
+    loader = make_loader(dataset(data), batch_size=3, workers=2, pin_memory=False)
+    with pytest.raises(DataError) as caught:
+        for _ in iter_batches(loader):
+            pass
+    message = str(caught.value)
+    assert re.fullmatch(rf"{data}/ClassB/v_mid/img_\d{{5}}\.jpg: not a readable JPEG \(empty, truncated or "
+                        r"damaged\); extract this video again", message), message
+    assert "Traceback" in str(caught.value.__cause__)  # the worker's, kept for debugging
+
+
+@pytest.mark.parametrize(("line", "problem"), [("../../etc 10 0", "has a '..' component"),
+                                               ("/etc 10 0", "is an absolute path")])
+def test_annotation_ids_that_leave_the_data_are_refused(tmp_path: Path, line: str, problem: str) -> None:
+    (tmp_path / "annotations.txt").write_text(f"ClassA/v_long 30 0\n{line}\n")
+    vid = line.split()[0]
+    with pytest.raises(DataError, match=rf"annotations.txt:2: video id '{re.escape(vid)}' {problem}; ids are "
+                                        "paths inside the data folder"):
+        open_frames(tmp_path)
+
+
+def test_shard_paths_that_leave_the_data_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "shards").mkdir()
+    row = {"id": "ClassA/v_long", "num_frames": 30, "num_flows": 29, "shard": "../elsewhere/shard-0.h5"}
+    (tmp_path / "index.jsonl").write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"index.jsonl:1: shard path '../elsewhere/shard-0.h5' has a '\.\.'"):
+        open_frames(tmp_path)
+
+
+def test_annotations_not_in_utf8(tmp_path: Path) -> None:
+    (tmp_path / "annotations.txt").write_bytes(b"ClassA/caf\xe9 30 0\n")
+    with pytest.raises(DataError, match=r"annotations.txt: not a text file in UTF-8 \(byte 10"):
+        open_frames(tmp_path)

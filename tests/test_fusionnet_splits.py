@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
-from fusionnet import Split, SplitError, check_available, load_split
+from fusionnet import Split, SplitError, check_available, load_split, unsafe_id
 
 
 def write(path: Path, lines: list[str], newline: str = "\n") -> None:
@@ -118,3 +119,44 @@ def test_check_available_missing(ucf: Path, caplog: pytest.LogCaptureFixture) ->
     assert kept.train == (("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01", 0),)
     assert kept.test == (("YoYo/v_YoYo_g07_c04", 2),) and kept.classes == split.classes
     assert "4 of 6 videos" in caplog.text
+
+
+def test_unsafe_id() -> None:
+    assert unsafe_id("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01") is None
+    assert unsafe_id("clips/morning walk..mp4") is None  # dots inside a name are no escape
+    assert unsafe_id("a/../../etc/passwd") == unsafe_id("..\\x") == "has a '..' component"
+    assert unsafe_id("/etc/passwd") == unsafe_id("\\\\server\\x") == unsafe_id("C:x") == "is an absolute path"
+    assert unsafe_id("") == "is empty" and unsafe_id("a\0b") == "holds a NUL character"
+
+
+@pytest.mark.parametrize("line", ["../../outside 0", "/abs/video 0", "clips/../../up 0"])
+def test_list_ids_that_leave_the_data_are_refused(tmp_path: Path, line: str) -> None:
+    write(tmp_path / "classes.txt", ["walking"])
+    write(tmp_path / "trainlist01.txt", ["clips/walk1 0", line])
+    write(tmp_path / "testlist01.txt", ["clips/walk2 0"])
+    vid = line.rsplit(maxsplit=1)[0]
+    with pytest.raises(SplitError, match=rf"trainlist01.txt:2: video id '{re.escape(vid)}' (has a '\.\.' "
+                                         r"component|is an absolute path); ids are paths inside the data"):
+        load_split("list", tmp_path)
+
+
+def test_ucf101_and_hmdb51_ids_that_leave_the_data_are_refused(ucf: Path, tmp_path: Path) -> None:
+    write(ucf / "trainlist01.txt", ["YoYo/v_YoYo_g25_c05.avi 3", "../../../etc/passwd.avi 3"], "\r\n")
+    with pytest.raises(SplitError, match=r"trainlist01.txt:2: video id '../../../etc/passwd' has a '\.\.'"):
+        load_split("ucf101", ucf, 1)
+    write(ucf / "trainlist01.txt", ["/data/YoYo/v_YoYo_g25_c05.avi 3"], "\r\n")
+    with pytest.raises(SplitError, match=r"trainlist01.txt:1: video id '/data/YoYo/v_YoYo_g25_c05' is an "
+                                         "absolute path"):
+        load_split("ucf101", ucf, 1)
+    hmdb = tmp_path / "hmdb"
+    write(hmdb / "brush_hair_test_split1.txt", ["a.avi 1 ", "../../../secret.avi 2 "])
+    with pytest.raises(SplitError, match=r"brush_hair_test_split1.txt:2: video id "
+                                         r"'brush_hair/../../../secret' has a '\.\.' component"):
+        load_split("hmdb51", hmdb, 1)
+
+
+def test_split_file_not_in_utf8(tmp_path: Path) -> None:
+    write(tmp_path / "classes.txt", ["walking"])
+    (tmp_path / "trainlist01.txt").write_bytes(b"clips/caf\xe9 0\n")
+    with pytest.raises(SplitError, match=r"trainlist01.txt: not a text file in UTF-8 \(byte 9"):
+        load_split("list", tmp_path)
