@@ -1,6 +1,7 @@
 """``tsf flow`` through Click's runner and as a real subprocess."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -110,3 +111,17 @@ def test_empty_image_exits_2_with_one_line(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert f"Error: Invalid value for IMG0: {empty}: not a decodable image" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    pair = write_pair(tmp_path / "pair", width=48, height=40)
+    out = tmp_path / "out"
+    old = os.umask(0o027)
+    try:
+        result = CliRunner().invoke(tsf, ["flow", str(pair / "frame0.png"), str(pair / "frame1.png"), "--backend",
+                                          "numpy", "-o", str(out / "f.flo"), "--viz", str(out / "f.png"), "--quiet"])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()}
+    assert modes == {"f.flo": "0o640", "f.flo.json": "0o640", "f.png": "0o640"}
