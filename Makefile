@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(PY) -m pytest --run-slow
 
 demo: $(STAMP)
-	$(PY) -c "from flowkit.synthetic import write_pair, write_demo_videos as v; write_pair('demo-run/pair'); v('demo-run/videos')"
+	$(PY) -c "from flowkit.datasets import write_pair, write_demo_videos as v; write_pair('demo-run/pair'); v('demo-run/videos')"
 	$(VENV)/bin/tsf flow demo-run/pair/frame0.png demo-run/pair/frame1.png --backend numpy \
 		-o demo-run/flow.flo --viz demo-run/flow.png --truth demo-run/pair/truth.flo
 	$(VENV)/bin/tsf extract-flow demo-run/videos demo-run/frames --short-side 128 --jobs 2

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from flowkit import ExtractConfig, Resize, TVL1Params, VideoReader, cuda_status
-from flowkit.synthetic import moving_frames, write_video
+from flowkit.datasets.known_flow import moving_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "demo.mp4"

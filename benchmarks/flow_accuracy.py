@@ -40,8 +40,8 @@ from flowkit import (
     read_flo,
     read_image,
 )
-from flowkit.imgops import to_gray
-from flowkit.synthetic import layered_pair, smooth_flow, texture, warped_pair
+from flowkit.datasets.known_flow import layered_pair, smooth_flow, texture, warped_pair
+from flowkit.solvers.imgops import to_gray
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flow-gt"
 GENERATED_PX = (1.0, 2.0, 4.0, 8.0)  # largest background motion of the generated pairs

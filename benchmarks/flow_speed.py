@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from flowkit import METHODS, compute_flow, cuda_status
-from flowkit.synthetic import smooth_flow, texture, warped_pair
+from flowkit.datasets.known_flow import smooth_flow, texture, warped_pair
 
 VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos" / "demo.mp4"
 

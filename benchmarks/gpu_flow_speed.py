@@ -10,13 +10,13 @@ Frames are consecutive frames of ../shared/data/videos/demo.mp4 (340x256, a real
 repeated to fill the largest batch; they are uploaded once as float32 gray, and each timing covers
 the whole flow call on device arrays (pyramid, warpings, iterations) up to a device
 synchronisation. For TV-L1 each ``--per-launch`` K times the fused solver
-(:class:`flowkit.tvl1_fused.FusedTVL1`) with K primal-dual iterations per kernel launch, and each
+(:class:`flowkit.solvers.fused.tvl1.FusedTVL1`) with K primal-dual iterations per kernel launch, and each
 ``--poll`` P with P iterations between two reads of the pairs' states by the host (defaults: the
 solver's), side by side at every batch size; Brox has one fused solver
-(:class:`flowkit.brox_fused.FusedBrox`). In the same run:
+(:class:`flowkit.solvers.fused.brox.FusedBrox`). In the same run:
 
-- the array-code CuPy solver (:func:`flowkit.tvl1.tvl1` or :func:`flowkit.brox.brox`, the fused
-  kernels' twin) at one batch size;
+- the array-code CuPy solver (:func:`flowkit.solvers.tvl1.tvl1` or :func:`flowkit.solvers.brox.brox`,
+  the fused kernels' twin) at one batch size;
 - for TV-L1, cuCIM's ``optical_flow_tvl1`` (a peer on CuPy, one pair per call) when cuCIM is
   installed;
 - end-point error on the ground-truth pairs under ``DATA/flow-gt`` of our fused solver, and of a
@@ -52,10 +52,10 @@ from flowkit import (
     read_flo,
     read_image,
 )
-from flowkit.brox import brox
-from flowkit.brox_fused import brox_fused
-from flowkit.tvl1 import tvl1
-from flowkit.tvl1_fused import PER_LAUNCH, POLL, tvl1_fused
+from flowkit.solvers.brox import brox
+from flowkit.solvers.fused.brox import brox_fused
+from flowkit.solvers.fused.tvl1 import PER_LAUNCH, POLL, tvl1_fused
+from flowkit.solvers.tvl1 import tvl1
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -1,9 +1,9 @@
 """Frame pairs per second that the host side of one GPU extraction worker can feed, against the GPU's rate.
 
 A worker of ``tsf extract-flow --backend cupy`` decodes its videos one after the other
-(:class:`flowkit.video.VideoReader`: FFmpeg's own threads, then the conversion to RGB in a
+(:class:`flowkit.extract.video.VideoReader`: FFmpeg's own threads, then the conversion to RGB in a
 decoding thread) and encodes two JPEGs per flow pair in its writer threads
-(:data:`flowkit.workers.WRITER_THREADS`), three with ``--rgb``. At R pairs per second the GPU
+(:data:`flowkit.extract.pipeline.WRITER_THREADS`), three with ``--rgb``. At R pairs per second the GPU
 needs R frames decoded and 2R (or 3R) JPEGs encoded per second, on the same cores. This measures
 the host side alone, on real data: the frames of ``demo.mp4`` (340x256) decoded through
 ``VideoReader``, and the quantised flow of its first pairs encoded at the extraction's default
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from flowkit import ExtractConfig, compute_flow, quantize
-from flowkit.images import encode_image
-from flowkit.video import VideoReader
-from flowkit.workers import WRITER_THREADS
+from flowkit.extract.pipeline import WRITER_THREADS
+from flowkit.extract.video import VideoReader
+from flowkit.io.images import encode_image
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from flowkit import ExtractConfig, Resize, RunOptions, VideoReader, extract, find_videos
-from flowkit.synthetic import moving_frames, write_video
+from flowkit.datasets.known_flow import moving_frames, write_video
 from fusionnet import ClipDataset, SamplingConfig, make_loader, open_frames
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from fusionnet import build_model, describe
+from fusionnet.engine import resolve_device
 
 
 def clip(model, batch: int, device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -69,9 +70,9 @@ def main() -> int:
     parser.add_argument("--preset", action="append")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__}, {where}, batch {args.batch}, fastest of {args.repeats}\n")

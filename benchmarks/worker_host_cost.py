@@ -1,7 +1,7 @@
 """Host seconds per frame pair that a GPU extraction worker spends outside the solver.
 
 A worker of ``tsf extract-flow --backend cupy`` stacks a batch's distinct frames
-(:func:`flowkit.workers.distinct_frames`) and hands them to the device as uint8; the gray
+(:func:`flowkit.extract.pipeline.distinct_frames`) and hands them to the device as uint8; the gray
 conversion and the quantisation of the flow run there. The reference is the same batch handled
 on the host, as the CPU backends do: both frames of every pair stacked, converted to gray and the
 flow quantised with NumPy. At 1,000 pairs per second a GPU leaves 1 ms per pair, so host work of
@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from flowkit.imgops import to_gray
-from flowkit.quantize import quantize
-from flowkit.workers import distinct_frames
+from flowkit.extract.pipeline import distinct_frames
+from flowkit.io.quantize import quantize
+from flowkit.solvers.imgops import to_gray
 
 
 def _median_seconds(fn, repeats: int) -> float:

@@ -14,11 +14,14 @@ __all__ = ["library_errors"]
 
 
 @contextlib.contextmanager
-def library_errors() -> Iterator[None]:
-    """Report a :class:`FlowkitError` or :class:`FusionnetError` as one line ``Error: ...``, exit status 1."""
+def library_errors(usage: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Report a :class:`FlowkitError` or :class:`FusionnetError` as one line ``Error: ...``, exit
+    status 1; one of the ``usage`` types (settings that cannot work) as a usage error, exit status 2."""
     try:
         yield
     except Exception as e:
+        if isinstance(e, usage):
+            raise click.UsageError(str(e)) from e
         if isinstance(e, _library_error_types()):
             raise click.ClickException(str(e)) from e
         raise

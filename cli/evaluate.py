@@ -8,7 +8,6 @@ that does not match the files, the same score file given twice).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -53,17 +52,9 @@ def evaluate(checkpoints: tuple[Path, ...], data: Path, dataset: str, splits_dir
     per split, and report.json with the mean, for --split all) and prints a Markdown summary.
     """
     # imported here: torch takes over a second to import, which other commands need not pay
-    from flowkit import atomic_write
-    from fusionnet import (
-        ConfigError,
-        EvalConfig,
-        mean_report,
-        open_checkpoint,
-        split_checkpoints,
-        summary_markdown,
-        write_evaluation,
-    )
+    from fusionnet import ConfigError, EvalConfig, open_checkpoint, write_evaluation
     from fusionnet import evaluate as run
+    from fusionnet.engine import split_checkpoints, summary_markdown, write_mean_report
 
     try:
         config = EvalConfig(positions=positions, flip=not no_flip, crop=crop, stride=stride,
@@ -73,28 +64,23 @@ def evaluate(checkpoints: tuple[Path, ...], data: Path, dataset: str, splits_dir
         raise click.UsageError(str(e)) from e
     if split != "all" and len(checkpoints) != 1:
         raise click.UsageError(f"--split {split} takes one --checkpoint, got {len(checkpoints)}")
-    try:
-        with library_errors():
-            paths, numbers = (split_checkpoints(checkpoints), [1, 2, 3]) if split == "all" \
-                else (list(checkpoints), [int(split)])
-            first = open_checkpoint(paths[0])
-            # --split all: beside the split runs (in the folder holding split1..3)
-            default = first.run.parent / "eval_all" if split == "all" else first.run / f"eval_split{split}"
-            root = out or default
-            reports = []
-            for number, path in zip(numbers, paths):
-                if not quiet:
-                    click.echo(f"evaluate: split {number}, {path}", err=True)
-                result = run(first if path == paths[0] else path, data, dataset, splits_dir, number, config,
-                             progress=not quiet)
-                reports.append(write_evaluation(result, root / f"split{number}" if split == "all" else root))
-            if split == "all":
-                text = json.dumps(mean_report(reports), indent=2) + "\n"
-                atomic_write(root / "report.json", text.encode())
-    except click.ClickException as e:
-        if isinstance(e.__cause__, ConfigError):  # e.g. --amp without CUDA: a usage error
-            raise click.UsageError(str(e.__cause__)) from e.__cause__
-        raise
+    # settings that cannot run here (--amp without CUDA) are usage errors
+    with library_errors(usage=(ConfigError,)):
+        paths, numbers = (split_checkpoints(checkpoints), [1, 2, 3]) if split == "all" \
+            else (list(checkpoints), [int(split)])
+        first = open_checkpoint(paths[0])
+        # --split all: beside the split runs (in the folder holding split1..3)
+        default = first.run.parent / "eval_all" if split == "all" else first.run / f"eval_split{split}"
+        root = out or default
+        reports = []
+        for number, path in zip(numbers, paths):
+            if not quiet:
+                click.echo(f"evaluate: split {number}, {path}", err=True)
+            result = run(first if path == paths[0] else path, data, dataset, splits_dir, number, config,
+                         progress=not quiet)
+            reports.append(write_evaluation(result, root / f"split{number}" if split == "all" else root))
+        if split == "all":
+            write_mean_report(reports, root)
     click.echo(summary_markdown(reports), nl=False)
     if not quiet:
         click.echo(f"evaluate: reports in {root}", err=True)
@@ -114,9 +100,9 @@ def fuse_scores(files: tuple[Path, ...], weights: str | None, out: Path | None) 
     with exit status 1; a --weights list that does not match the files, or a file given twice, is a
     usage error (2).
     """
-    from flowkit import atomic_write
     from fusionnet import fuse_scores as fuse
     from fusionnet import read_scores
+    from fusionnet.engine import write_scores
 
     if len(files) < 2:
         raise click.UsageError(f"fuse-scores takes at least two score files, got {len(files)}")
@@ -129,9 +115,7 @@ def fuse_scores(files: tuple[Path, ...], weights: str | None, out: Path | None) 
     with library_errors():
         fused = fuse([read_scores(f) for f in files], parsed)
     if out is not None:
-        lines = [json.dumps({"id": v, "label": int(label), "scores": [round(float(x), 6) for x in row]})
-                 for v, label, row in zip(fused.ids, fused.labels, fused.scores)]
-        atomic_write(out, ("\n".join(lines) + "\n").encode())
+        write_scores(out, fused.ids, fused.labels, fused.scores)
     rows = ["| scores | weight | accuracy | mean class accuracy | top-5 |", "|---|---|---|---|---|"]
     named = [*zip(map(str, files), fused.weights, fused.inputs.values()), ("fused", "", fused.metrics)]
     for name, weight, m in named:

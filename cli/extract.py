@@ -30,19 +30,10 @@ from flowkit import (
 )
 
 from .errors import library_errors
+from .options import parse_size
 
 _SRC = click.Path(exists=True, file_okay=False, path_type=Path)
 _OUT = click.Path(file_okay=False, path_type=Path)
-
-
-def _size(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        width, height = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 340x256", param_hint="--size") from None
-    return width, height
 
 
 def _devices(value: str | None) -> tuple[int, ...]:
@@ -155,7 +146,7 @@ def extract_flow(src: Path, out: Path, list_file: Path | None, short_side: int, 
     """
     if size is not None and no_resize:
         raise click.UsageError("give --size or --no-resize, not both")
-    exact = _size(size)
+    exact = parse_size(size) if size is not None else None
     shards, index = _cluster_shard(num_shards, shard_index)
     try:
         resize = Resize(short_side=None if (exact or no_resize) else short_side, size=exact)
@@ -186,12 +177,8 @@ def extract_flow(src: Path, out: Path, list_file: Path | None, short_side: int, 
         bar.set_postfix(counts, refresh=False)
 
     try:
-        with library_errors(), _warnings():
+        with library_errors(usage=(ExtractionError,)), _warnings():
             summary = extract(entries, out, config, run, on_result=report)
-    except click.ClickException as e:
-        if isinstance(e.__cause__, ExtractionError):
-            raise click.UsageError(str(e.__cause__)) from e.__cause__
-        raise
     finally:
         bar.close()
     if not quiet:

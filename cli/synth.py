@@ -9,16 +9,9 @@ import click
 from flowkit import SynthConfig, SynthError, write_synth_dataset
 
 from .errors import library_errors
+from .options import parse_size
 
 __all__ = ["synth"]
-
-
-def _size(value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not WxH, e.g. 64x64", param_hint="--size") from None
-    return width, height
 
 
 @click.command("synth")
@@ -37,7 +30,7 @@ def synth(out: Path, videos_per_class: int, size: str, frames: int, seed: int, q
     and by motion alone. Train with --dataset ucf101 --splits-dir OUT/splits.
     """
     try:
-        config = SynthConfig(videos_per_class=videos_per_class, size=_size(size), frames=frames, seed=seed)
+        config = SynthConfig(videos_per_class=videos_per_class, size=parse_size(size, example="64x64", form="WxH"), frames=frames, seed=seed)
     except SynthError as e:
         raise click.UsageError(str(e)) from e
     with library_errors():

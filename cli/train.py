@@ -81,8 +81,9 @@ def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, s
     the processes (DDP); only rank 0 writes.
     """
     # imported here: torch takes over a second to import, which other commands need not pay
-    from fusionnet import ConfigError, EpochMetrics, TrainConfig
+    from fusionnet import ConfigError, TrainConfig
     from fusionnet import train as run_training
+    from fusionnet.engine import EpochMetrics
 
     option = {k: str(v) if isinstance(v, Path) else v for k, v in dict(
         spatial_ckpt=spatial_ckpt, temporal_ckpt=temporal_ckpt, imagenet=imagenet,
@@ -105,13 +106,8 @@ def train(stage: str, preset: str, data: Path, dataset: str, splits_dir: Path, s
                        f"val {100 * m.val_accuracy:.1f}%, lr {m.lr:g}, {m.clips_per_second:.1f} clips/s"
                        + _skipped(m.skipped_batches), err=True)
 
-    try:
-        with library_errors():
-            history = run_training(config, resume=resume, progress=not quiet, on_epoch=report)
-    except click.ClickException as e:
-        if isinstance(e.__cause__, ConfigError):
-            raise click.UsageError(str(e.__cause__)) from e.__cause__
-        raise
+    with library_errors(usage=(ConfigError,)):
+        history = run_training(config, resume=resume, progress=not quiet, on_epoch=report)
     if rank0 and not quiet and history:
         best = max(m.val_accuracy for m in history)
         last = history[-1]

@@ -91,12 +91,13 @@ def _tsf(*args: str | os.PathLike) -> float:
 
 def family_accuracy(predictions: str | os.PathLike, families: dict[str, str]) -> dict[str, float]:
     """Accuracy (top-1 over all classes, of the combined prediction) per family of a ``predictions.jsonl``."""
+    from fusionnet import read_scores
+
     classes = list(families)
     hits: dict[str, list[bool]] = {f: [] for f in dict.fromkeys(families.values())}
-    for line in Path(predictions).read_text().splitlines():
-        row = json.loads(line)
-        scores = row["scores"]
-        hits[families[classes[row["label"]]]].append(max(range(len(scores)), key=scores.__getitem__) == row["label"])
+    scores = read_scores(predictions)
+    for label, row in zip(scores.labels.tolist(), scores.scores):
+        hits[families[classes[label]]].append(int(row.argmax()) == label)
     return {family: sum(h) / len(h) for family, h in hits.items() if h}
 
 

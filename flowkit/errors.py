@@ -12,10 +12,14 @@ __all__ = [
     "FloFormatError",
     "FlowError",
     "FlowkitError",
+    "ImageEncodeError",
     "ImageReadError",
     "OutputBusyError",
     "OutputConflictError",
     "OutputError",
+    "ResizeError",
+    "ShardError",
+    "SynthError",
     "VideoError",
     "VideoListError",
 ]
@@ -69,8 +73,17 @@ class ImageReadError(_FileError, OSError):
     """An image file is missing or cannot be decoded."""
 
 
+class ImageEncodeError(FlowkitError, ValueError):
+    """An image cannot be encoded: its pixels are not uint8 gray or RGB, or the file extension
+    names no image format."""
+
+
 class VideoError(_FileError, OSError):
     """A video cannot be opened, has no video stream, or fails to decode."""
+
+
+class ShardError(_FileError, OSError):
+    """An HDF5 shard cannot be read, or holds no video of the id asked for."""
 
 
 class VideoListError(FlowkitError, ValueError):
@@ -79,6 +92,14 @@ class VideoListError(FlowkitError, ValueError):
 
 class ExtractionError(FlowkitError, ValueError):
     """Settings for an extraction run that cannot work (options, or an output folder made differently)."""
+
+
+class ResizeError(ExtractionError, VideoListError):
+    """A frame resize that cannot work (both a short side and a size, or too small a size).
+
+    A settings error, hence an :class:`ExtractionError`; also a :class:`VideoListError`, which
+    flowkit 0.1 raised for it, so that callers catching that keep working.
+    """
 
 
 class OutputError(_FileError, OSError):
@@ -92,3 +113,7 @@ class OutputConflictError(ExtractionError):
 
 class OutputBusyError(ExtractionError):
     """Another extraction run is working on the same job in the same output folder."""
+
+
+class SynthError(FlowkitError, ValueError):
+    """Settings of the synthetic dataset that cannot work (sizes, counts)."""

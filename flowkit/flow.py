@@ -8,15 +8,15 @@ from typing import Any
 import numpy as np
 
 from .backend import get_xp, resolve_backend
-from .brox import brox
-from .brox_fused import brox_fused
 from .errors import FlowError
-from .imgops import to_gray
 from .params import BroxParams, TVL1Params, brox_params, tvl1_params
-from .tvl1 import MIN_SIZE, coarse_to_fine, tvl1
-from .tvl1_fused import fused_supported, tvl1_fused
+from .solvers.brox import brox
+from .solvers.fused.brox import brox_fused
+from .solvers.fused.tvl1 import fused_supported, tvl1_fused
+from .solvers.imgops import to_gray
+from .solvers.tvl1 import MIN_SIZE, coarse_to_fine, tvl1
 
-__all__ = ["METHODS", "compute_flow", "flow_backend", "flow_params"]
+__all__ = ["METHODS", "MIN_SIZE", "compute_flow", "flow_backend", "flow_params"]
 
 METHODS = ("tvl1", "brox")
 _NAMES = {"tvl1": "TV-L1", "brox": "Brox"}
@@ -38,8 +38,8 @@ def compute_flow(
         method: ``"tvl1"`` (Zach et al. 2007) or ``"brox"`` (Brox et al. 2004).
         backend: ``"opencv"`` (cv2 DualTVL1, CPU; TV-L1 only), ``"numpy"`` (this package's
             solver on the CPU), ``"cupy"`` (the same solver on a CUDA GPU, with the fused kernels of
-            :mod:`flowkit.tvl1_fused` and :mod:`flowkit.brox_fused`; accepts NumPy or CuPy arrays
-            and returns the type it was given), or ``"auto"`` (cupy when a CUDA device is usable,
+            :mod:`flowkit.solvers.fused.tvl1` and :mod:`flowkit.solvers.fused.brox`; accepts NumPy or
+            CuPy arrays and returns the type it was given), or ``"auto"`` (cupy when a CUDA device is usable,
             else opencv for TV-L1 and numpy for Brox).
         params: for ``tvl1`` a :class:`TVL1Params` or a preset name (``"opencv"``,
             ``"opencv-cuda"``, ``"accurate"``); for ``brox`` a :class:`BroxParams` or a preset name
@@ -161,7 +161,7 @@ def _opencv_tvl1(g0: np.ndarray, g1: np.ndarray, params: TVL1Params, uint8: bool
     """cv2's DualTVL1 on each pair; uint8 frames are passed as uint8, others as float / 255.
 
     With ``restart_level``, which OpenCV lacks, cv2 solves one level at a time from the flow that
-    :func:`flowkit.tvl1.coarse_to_fine` hands it (``useInitialFlow``); OpenCV takes no initial
+    :func:`flowkit.solvers.tvl1.coarse_to_fine` hands it (``useInitialFlow``); OpenCV takes no initial
     illumination term, so ``gamma`` must then be 0.
     """
     g0, g1 = _host(g0, "opencv"), _host(g1, "opencv")

@@ -45,7 +45,7 @@ class TVL1Params(JsonConfig):
     outer_iterations: int = 10  # median filterings per warping
     median_filtering: int = 5  # median filter size (0 or 1: off; 3 or 5)
     # pyramid level (0: the frame) solved a second time from zero flow, each pixel keeping the
-    # start that fits the frames better (see flowkit.tvl1.merge_starts); None: off, as OpenCV
+    # start that fits the frames better (see flowkit.solvers.tvl1.merge_starts); None: off, as OpenCV
     restart_level: int | None = None
     restart_gate: float = 10.0  # px at the frame's scale: farther apart, the restarted start is not kept
 
@@ -78,33 +78,9 @@ TVL1_PRESETS: dict[str, TVL1Params] = {
     # denseflow and dense_flow used for most published two-stream flows.
     "opencv-cuda": TVL1Params(inner_iterations=1, outer_iterations=300, median_filtering=1),
     # More accurate than OpenCV's and scikit-image's defaults on the shared ground truth (mean
-    # end-point error 1.94 px against 4.86 and 2.52), and faster than OpenCV's defaults; the
-    # TV-L1 model is the same, the numerical choices differ. Each was measured on the nine
-    # shared pairs (benchmarks/flow_accuracy.py; FlyingChairs 0-4, Sintel alley_1 and cave_2),
-    # before the dual step took sqrt(gx^2 + gy^2) and one division instead of hypot and two: with
-    # that rounding the preset's mean is 1.935 rather than 1.919 (README).
-    # - scale_step 0.5 and a pyramid as deep as the 16 px minimum allows (scales=32 is never
-    #   reached), so the depth follows the frame size: 5 levels at 340x256, the coarsest
-    #   21x16. OpenCV's 5 levels at 0.8 end at 0.41 of the frame and lose motions beyond
-    #   ~10 px: FlyingChairs 4 (25 px mean) 21.2 -> 2.6, Sintel cave_2 6.6 -> 1.7. Halving
-    #   rather than 0.8 down to the same size: the same mean (2.06 and 2.05) at half the time.
-    # - warps 10 (OpenCV: 5): mean 2.055 -> 2.020 (at lambda 0.1, theta 0.3).
-    # - lambda 0.15 (OpenCV's), theta 0.5: the best of lambda 0.12, 0.15, 0.18 by theta 0.5,
-    #   0.6, 0.7 (mean 1.95; theta 0.6: 1.98, 0.7: 2.04; lambda 0.12 and 0.18 lose
-    #   FlyingChairs 0 to 3).
-    # - 3 x 10 iterations per warping (OpenCV: up to 300): 5 x 10 gains 2% on FlyingChairs 1
-    #   (1.25 -> 1.23) at 1.9x the time.
-    # - epsilon 0.02 (OpenCV: 0.01): a third less time on Sintel, mean 1.948 -> 1.957.
-    # - restart_level 1, restart_gate 10: the half-size level is solved a second time from zero
-    #   flow, as a pyramid that stopped there would, and each pixel keeps that start where it
-    #   fits the frames better and lies within 10 px (frame scale) of the deep start
-    #   (flowkit.tvl1.merge_starts). Every pyramid deep enough for FlyingChairs 4 blurs the
-    #   motion of FlyingChairs 1's textureless chair into the water between its legs (1.25
-    #   against OpenCV's 1.17); the restart gives 1.15 there and a mean of 1.919 rather than
-    #   1.958, at about 1.3x the time. Restarting at level 0 instead: mean 1.947 at 2x the
-    #   time; at level 2: FlyingChairs 1 1.24. Gates of 6 and 16 px pass every pair (means
-    #   1.933, 1.926); 4 px leaves FlyingChairs 1 at 1.21, 24 px and no gate lose FlyingChairs
-    #   4 (3.44, 4.05), whose fresh start misses its 25 px motion yet fits some patches better.
+    # end-point error 1.94 px against 4.86 and 2.52) and faster than OpenCV's: a pyramid halved
+    # down to 16 px, more warpings, fewer iterations, and a restart of the half-size level
+    # (flowkit.solvers.tvl1.merge_starts); each choice's measurements are in docs/flow.md.
     "accurate": TVL1Params(lambda_=0.15, theta=0.5, scales=32, scale_step=0.5, warps=10,
                            inner_iterations=10, outer_iterations=3, epsilon=0.02, restart_level=1,
                            restart_gate=10.0),
@@ -163,11 +139,9 @@ class BroxParams(JsonConfig):
 
 BROX_PRESETS: dict[str, BroxParams] = {
     # BroxOpticalFlow::create(0.197f, 50.0f, 0.8f, 10, 77, 10), as denseflow, dense_flow and
-    # gpu_flow call it for the published Brox flows; with the paper's pre-smoothing, and SOR
-    # relaxed by 1.9 rather than 1.99: at 1.99 every error mode of the sweeps shrinks by only
-    # 0.99 per sweep, so the flow still carries the solver's oscillation and moves by ~0.003 px
-    # for 0.001 grey levels of input noise (and differs between CPU and GPU rounding); 1.9 gives
-    # the same end-point error on the shared ground truth, 100x less sensitive.
+    # gpu_flow call it for the published Brox flows; with the paper's pre-smoothing, and SOR relaxed
+    # by 1.9 rather than 1.99: the same end-point error, 100x less sensitive to input noise
+    # (measurements in docs/flow.md).
     "denseflow": BroxParams(),
     # OpenCV's CUDA BroxOpticalFlow::create() defaults, run as OpenCV runs them (no
     # pre-smoothing, SOR relaxation 1.99).

@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from .config import FusionConfig
 from .fusion import BilinearFusion, Conv3dFusion, ConvFusion, TwoStreamNet
-from .presets import PAPER_ROWS, FusionConfig, get_config
+from .presets import PAPER_ROWS, get_config
 from .towers import FullyConnected
 
 __all__ = ["LayerRow", "ModelSummary", "describe"]

@@ -6,24 +6,25 @@ tower fused into (the spatial one, as in the paper), ``b`` from the other. Conca
 eq. (3) writes it; the two differ by a channel permutation that the next layer absorbs.
 
 Clips are ``(B, C, T, H, W)``; the towers see their T snippets as one batch of ``B * T`` images.
+:func:`head_names` and :func:`streams` say which heads and inputs a configuration has, and
+:func:`combine_heads` is the one rule that turns the heads' scores into a prediction.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TypeVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import FusionConfig
 from .errors import ConfigError, ShapeError
 from .towers import FullyConnected, Tower
 
-if TYPE_CHECKING:
-    from .presets import FusionConfig
-
 __all__ = [
-    "FUSIONS",
     "BilinearFusion",
     "Conv3dFusion",
     "ConvFusion",
@@ -32,13 +33,16 @@ __all__ = [
     "TwoStreamNet",
     "bilinear_fusion",
     "cat_fusion",
+    "combine_heads",
     "gaussian_kernel3d",
+    "head_names",
     "max_fusion",
     "pad_to",
+    "streams",
     "sum_fusion",
 ]
 
-FUSIONS = ("none", "late", "sum", "max", "concat", "conv", "bilinear", "conv3d")
+Scores = TypeVar("Scores", torch.Tensor, np.ndarray)
 
 
 def sum_fusion(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -307,10 +311,9 @@ class TwoStreamNet(nn.Module):
         Late fusion averages the heads' softmax; the other models average the heads' fc8 scores
         (Table 4: "we average the FC8 predictions for both towers") and apply softmax.
         """
-        heads = list(self.forward(rgb, flow).values())
-        if self.config.fusion == "late":
-            return torch.stack([h.softmax(1) for h in heads]).mean(0)
-        return torch.stack(heads).mean(0).softmax(1)
+        late = self.config.fusion == "late"
+        combined = combine_heads(self.forward(rgb, flow), late)
+        return combined if late else combined.softmax(1)
 
     def set_fully_conv(self, enabled: bool = True) -> TwoStreamNet:
         """Switch both towers between the linear and the fully convolutional form; returns self."""
@@ -377,3 +380,34 @@ def _channels(tower: Tower, name: str) -> int:
         if layer_name == target:
             return channels
     raise ConfigError(f"layer {name!r} is not in this {tower.arch} tower")
+
+
+def head_names(arch: FusionConfig) -> list[str]:
+    """The heads :class:`TwoStreamNet` returns for ``arch``, in its order."""
+    if arch.fusion in ("none", "late"):
+        return [n for n, t in (("spatial", arch.spatial), ("temporal", arch.temporal)) if t is not None]
+    return ["fused", "temporal"] if arch.keep_temporal else ["fused"]
+
+
+def streams(arch: FusionConfig) -> tuple[str, ...]:
+    """The inputs a model of ``arch`` takes: ``("rgb",)``, ``("flow",)`` or both."""
+    return tuple(s for s, tower in (("rgb", arch.spatial), ("flow", arch.temporal)) if tower is not None)
+
+
+def combine_heads(heads: Mapping[str, Scores], late: bool) -> Scores:
+    """The prediction of several heads' scores ``(N, C)``: the mean of their fc8 scores, or for late
+    fusion the mean of their softmax.
+
+    The one rule of :meth:`TwoStreamNet.predict` (which then applies softmax to the fc8 mean),
+    validation in training and the test protocol. NumPy scores (a video's averaged scores in
+    evaluation) are combined in float64 and come back as NumPy.
+
+    Example:
+        >>> heads = {"fused": torch.tensor([[4.0, 0.0]]), "temporal": torch.tensor([[0.0, 2.0]])}
+        >>> combine_heads(heads, late=False)
+        tensor([[2., 1.]])
+    """
+    if not all(isinstance(h, torch.Tensor) for h in heads.values()):
+        as_tensors = {k: torch.from_numpy(np.asarray(h, np.float64)) for k, h in heads.items()}
+        return combine_heads(as_tensors, late).numpy()
+    return torch.stack([h.softmax(1) if late else h for h in heads.values()]).mean(0)

@@ -11,28 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import ARCH_NAMES, LayerSpec
 from .errors import ConfigError, ShapeError
 
-__all__ = ["ARCHS", "FullyConnected", "LayerSpec", "Tower", "min_input_size", "scaled"]
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One row of a layer table."""
-
-    name: str
-    kind: str  # "conv", "relu", "lrn", "pool", "fc", "drop"
-    out: int = 0  # output channels of conv and fc (0 for fc8: the number of classes)
-    kernel: int = 0
-    stride: int = 1
-    pad: int = 0
-    ceil: bool = False  # pooling rounds up: MatConvNet's VGG-M pads pools by one at the bottom/right
+__all__ = ["ARCHS", "FullyConnected", "Tower", "min_input_size", "scaled"]
 
 
 def _vggm() -> tuple[LayerSpec, ...]:
@@ -65,6 +52,7 @@ def _head(fc6: int, fc7: int) -> tuple[LayerSpec, ...]:
 
 
 ARCHS: dict[str, tuple[LayerSpec, ...]] = {"vggm": _vggm(), "vgg16": _vgg16()}
+assert tuple(ARCHS) == ARCH_NAMES  # FusionConfig validates tower names against ARCH_NAMES
 # The paper says "ReLU5" for both families; for VGG-16 that is the last ReLU of the block.
 _ALIASES = {"vgg16": {f"relu{b}": f"relu{b}_{n}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))}}
 

@@ -1,4 +1,4 @@
-"""ImageNet initialisation from local files, and checkpoints of our own models.
+"""ImageNet (or any tower) initialisation from local files; the one safe reader of ``torch.save`` files.
 
 Sources: a torchvision-format VGG-16 state dict (``features.N.*``, ``classifier.N.*``), a
 MatConvNet simplenn ``.mat`` file (``imagenet-vgg-m-2048.mat``, ``imagenet-vgg-verydeep-16.mat``),
@@ -27,18 +27,16 @@ from torch import nn
 
 from .errors import WeightsError, WeightsNotFoundError
 from .fusion import TwoStreamNet
-from .presets import FusionConfig
 from .towers import ARCHS, FullyConnected, Tower
 
 __all__ = [
     "cross_modality",
     "from_torchvision_vgg16",
-    "load_model",
     "load_pretrained",
     "load_tower",
     "read_matconvnet",
     "read_state_dict",
-    "save_model",
+    "safe_load",
     "to_torchvision_vgg16",
 ]
 
@@ -60,6 +58,20 @@ def cross_modality(weight: torch.Tensor, in_chans: int) -> torch.Tensor:
     return weight.mean(dim=1, keepdim=True).expand(-1, in_chans, -1, -1).clone()
 
 
+def safe_load(path: str | Path) -> Any:
+    """``torch.load`` of ``path`` on the CPU with ``weights_only=True``: tensors and plain containers,
+    never pickled code, and no silent fallback to an unsafe load.
+
+    The one way fusionnet reads a ``torch.save`` file: weights here, checkpoints in
+    :func:`fusionnet.load_checkpoint`. Callers turn a failure into their own error naming the file.
+
+    Raises:
+        pickle.UnpicklingError, RuntimeError, EOFError, OSError: as ``torch.load`` raises them for a
+            damaged, foreign or unreadable file.
+    """
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a ``torch.save`` file, safely (``weights_only``), without ``module.`` prefixes.
 
@@ -73,7 +85,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsNotFoundError(str(path))
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = safe_load(path)
     except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
         raise WeightsError(str(path), f"not a safely loadable PyTorch file ({e}); it must hold tensors "
                            "only (torch.save(model.state_dict()))") from e
@@ -267,29 +279,3 @@ def load_pretrained(model: TwoStreamNet, spatial: Source | None = None, temporal
         load_tower(tower, source, skip)
     return model
 
-
-def save_model(model: TwoStreamNet, path: str | Path) -> None:
-    """Save the configuration and the weights: :func:`load_model` rebuilds the model from them."""
-    torch.save({"config": model.config.to_dict(), "state_dict": model.state_dict()}, Path(path))
-
-
-def load_model(path: str | Path) -> TwoStreamNet:
-    """The model saved by :func:`save_model`, strictly.
-
-    Raises:
-        WeightsNotFoundError: no file.
-        WeightsError: not a file written by :func:`save_model`, or keys that do not match.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsNotFoundError(str(path))
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-        model = TwoStreamNet(FusionConfig.from_dict(data["config"]))
-    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError) as e:
-        raise WeightsError(str(path), f"not a model saved by fusionnet.save_model ({e})") from e
-    try:
-        model.load_state_dict(data["state_dict"])
-    except RuntimeError as e:  # lists every missing, unexpected and mismatched key
-        raise WeightsError(str(path), f"does not match its configuration: {e}") from e
-    return model

@@ -1,17 +1,14 @@
-"""Shared fixtures: generated frame pairs with a known flow, and the optional shared data."""
+"""Shared fixtures: the optional shared data, the CUDA kernels built for the CPU, and --run-slow."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from kernel_emulation import CudaOnNumpy, EmulatedKernels, compiler
+from helpers.cli import SHARED
+from helpers.kernel_emulation import CudaOnNumpy, EmulatedKernels, compiler
 
 from flowkit.backend import cuda_status
-from flowkit.synthetic import smooth_flow, texture, translation_flow, warped_pair
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture
@@ -40,17 +37,6 @@ def kernels(request, cpu_kernels):
         return CudaOnNumpy()
     cpu_kernels.reverse = request.param == "cpu-reversed"
     return cpu_kernels
-
-
-def make_pair(height: int = 64, width: int = 80, seed: int = 0, max_px: float = 2.0,
-              shift: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(prev, next, truth)``: a textured uint8 pair moved by a smooth flow or a translation."""
-    if shift is None:
-        flow = smooth_flow(height, width, max_px=max_px, seed=seed)
-    else:
-        flow = translation_flow(height, width, *shift)
-    prev, nxt = warped_pair(texture(height, width, seed), flow)
-    return prev, nxt, flow
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
