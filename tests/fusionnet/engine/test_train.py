@@ -124,15 +124,20 @@ def test_tensorboard_events_or_a_clear_error(dataset: tuple[Path, Path], tmp_pat
         assert list((out / "tensorboard").glob("events.out.tfevents.*"))
 
 
+def _torchrun(dataset: tuple[Path, Path], out: Path, port: int, *extra: str) -> list[str]:
+    """``tsf train`` of a small temporal stream in 2 CPU processes under torchrun, with ``extra`` options."""
+    data, splits = dataset
+    torchrun = Path(sys.executable).with_name("torchrun")
+    return [str(torchrun), "--nproc-per-node", "2", "--master-port", str(port), "-m", "cli.main", "train",
+            "--stage", "temporal", "--preset", "vggm-temporal", "--data", str(data), "--dataset", "list",
+            "--splits-dir", str(splits), "--out", str(out), "--epochs", "2", "--batch-size", "4",
+            "--flow-frames", "4", *extra, *SMALL]
+
+
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes(dataset: tuple[Path, Path], tmp_path: Path) -> None:
-    data, splits = dataset
     out = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
-    command = [str(torchrun), "--nproc-per-node", "2", "--master-port", "29517", "-m", "cli.main", "train",
-               "--stage", "temporal", "--preset", "vggm-temporal", "--data", str(data), "--dataset", "list",
-               "--splits-dir", str(splits), "--out", str(out), "--epochs", "2", "--batch-size", "4",
-               "--flow-frames", "4", "--val-limit", "1", *SMALL]  # rank 1 has no validation video
+    command = _torchrun(dataset, out, 29517, "--val-limit", "1")  # rank 1 has no validation video
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -280,13 +285,8 @@ def test_a_damaged_frame_read_in_a_worker_stops_training_in_one_line(dataset: tu
 
 @pytest.mark.slow
 def test_ddp_processes_agree_on_skipping_and_stopping(dataset: tuple[Path, Path], tmp_path: Path) -> None:
-    data, splits = dataset
     out = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
-    command = [str(torchrun), "--nproc-per-node", "2", "--master-port", "29518", "-m", "cli.main", "train",
-               "--stage", "temporal", "--preset", "vggm-temporal", "--data", str(data), "--dataset", "list",
-               "--splits-dir", str(splits), "--out", str(out), "--epochs", "2", "--batch-size", "4",
-               "--flow-frames", "4", "--lr", "1e30", "--nan-policy", "skip", *SMALL]
+    command = _torchrun(dataset, out, 29518, "--lr", "1e30", "--nan-policy", "skip")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     # a process that skipped a backward its peer ran would hang in DDP's all-reduce
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
